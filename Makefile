@@ -1,0 +1,137 @@
+# Vigil build.
+#   make            build the BPF objects, skeletons and build/bin/{vigil-probe,vigil-collector,vigilctl}
+#   make deps       install the Debian packages needed (apt-get, idempotent)
+#   make test       unit tests (ASan/UBSan) and integration tests; needs root
+#   make demo       run the collector and a probe on this host, show vigilctl status
+#   make vmlinux    regenerate vmlinux/vmlinux.h from the running kernel's BTF
+#   make clean
+
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+BUILD    := build
+WERROR   ?= -Werror
+
+WARNINGS := -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+PKGS     := libbpf sqlite3 libprotobuf-c json-c libvirt
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -MMD -MP \
+            -I$(BUILD)/gen -I$(BUILD)/bpf -Icommon -Ibpf -Iuserspace -Icollector -Icli \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -lpthread -lm
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -Ivmlinux -Ibpf
+
+BPF_SRC   := $(wildcard bpf/*.bpf.c)
+BPF_OBJ   := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRC))
+BPF_SKEL  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRC))
+
+GEN_SRC   := $(BUILD)/gen/vigil.pb-c.c $(BUILD)/gen/migrations.c
+MIGRATIONS := $(sort $(wildcard schema/[0-9][0-9][0-9]_*.sql))
+
+COMMON_SRC    := $(wildcard common/*.c)
+PROBE_LIB_SRC := $(filter-out userspace/main.c,$(wildcard userspace/*.c))
+COLL_LIB_SRC  := $(filter-out collector/main.c,$(wildcard collector/*.c))
+CLI_LIB_SRC   := $(filter-out cli/main.c,$(wildcard cli/*.c))
+
+obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(patsubst $(BUILD)/gen/%,gen/%,$(2)))
+
+# Two object trees: "rel" for the shipped binaries, "san" (ASan+UBSan) for tests.
+REL_COMMON := $(call obj,rel,$(COMMON_SRC) $(GEN_SRC))
+REL_PROBE  := $(call obj,rel,$(PROBE_LIB_SRC))
+REL_COLL   := $(call obj,rel,$(COLL_LIB_SRC))
+REL_CLI    := $(call obj,rel,$(CLI_LIB_SRC))
+SAN_COMMON := $(call obj,san,$(COMMON_SRC) $(GEN_SRC))
+SAN_PROBE  := $(call obj,san,$(PROBE_LIB_SRC))
+SAN_COLL   := $(call obj,san,$(COLL_LIB_SRC))
+SAN_CLI    := $(call obj,san,$(CLI_LIB_SRC))
+
+BINS := $(BUILD)/bin/vigil-probe $(BUILD)/bin/vigil-collector $(BUILD)/bin/vigilctl
+
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+HELPER_SRC := $(wildcard tests/helpers/*.c)
+HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(HELPER_SRC))
+
+.PHONY: all deps test test-unit test-integration demo vmlinux clean
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(BINS)
+
+deps:
+	@bash scripts/deps.sh
+
+# --- generated sources ------------------------------------------------------
+$(BUILD)/gen/vigil.pb-c.c $(BUILD)/gen/vigil.pb-c.h: schema/vigil.proto
+	@mkdir -p $(BUILD)/gen
+	protoc-c --c_out=$(BUILD)/gen --proto_path=schema $<
+
+$(BUILD)/gen/migrations.c: $(MIGRATIONS) scripts/embed-migrations.sh
+	@mkdir -p $(BUILD)/gen
+	bash scripts/embed-migrations.sh $(MIGRATIONS) > $@
+
+# --- kernel programs --------------------------------------------------------
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/vmlinux.h
+	@mkdir -p $(BUILD)/bpf
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
+
+# --- userspace objects ------------------------------------------------------
+# Every object waits for the generated headers and skeletons.
+GEN_HDRS := $(BUILD)/gen/vigil.pb-c.h $(BPF_SKEL)
+
+$(BUILD)/rel/gen/%.o: $(BUILD)/gen/%.c | $(GEN_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -c $< -o $@
+$(BUILD)/san/gen/%.o: $(BUILD)/gen/%.c | $(GEN_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -Wno-missing-prototypes -c $< -o $@
+$(BUILD)/rel/%.o: %.c | $(GEN_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+$(BUILD)/san/%.o: %.c | $(GEN_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -c $< -o $@
+
+# --- binaries ---------------------------------------------------------------
+$(BUILD)/bin/vigil-probe: $(BUILD)/rel/userspace/main.o $(REL_PROBE) $(REL_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/bin/vigil-collector: $(BUILD)/rel/collector/main.o $(REL_COLL) $(REL_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/bin/vigilctl: $(BUILD)/rel/cli/main.o $(REL_CLI) $(REL_COLL) $(REL_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# --- tests ------------------------------------------------------------------
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(SAN_PROBE) $(SAN_COLL) $(SAN_CLI) $(SAN_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/%: tests/helpers/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< -lpthread
+
+test-unit: $(UNIT_BINS)
+test-integration: $(BINS) $(HELPER_BINS)
+
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(HELPER_BINS)
+	@bash tests/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all $(HELPER_BINS)
+	@bash scripts/demo.sh $(DEMO_ARGS)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,98 @@
+#include "ctl_args.h"
+
+#include <getopt.h>
+#include <string.h>
+
+#include "server.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: vigilctl [OPTIONS] COMMAND\n"
+		"\n"
+		"Queries a Vigil collector, or its database file directly.\n"
+		"\n"
+		"Commands:\n"
+		"  status                one row per VM: host, VM, state, CPU %% (of one\n"
+		"                        core), run-queue wait %%, vCPUs, last seen\n"
+		"\n"
+		"Options:\n"
+		"  -c, --collector URL   collector to ask (default %s)\n"
+		"  -d, --db FILE         read this database file instead of asking\n"
+		"  -j, --json            print JSON instead of a table\n"
+		"  -t, --timeout MS      give up on the collector after MS ms (default 5000)\n"
+		"  -h, --help            show this help\n"
+		"  -V, --version         show the version\n"
+		"\n"
+		"Exit status: 0 success, 1 runtime error (collector unreachable, database\n"
+		"unreadable), 2 usage error.\n",
+		VIGIL_DEFAULT_LISTEN);
+}
+
+static enum args_result parse_command(const char *word, struct ctl_args *a, FILE *err)
+{
+	if (strcmp(word, "status") == 0) {
+		a->command = CTL_STATUS;
+		return ARGS_RUN;
+	}
+	fprintf(err, "vigilctl: unknown command '%s'; see vigilctl --help\n", word);
+	return ARGS_USAGE_ERROR;
+}
+
+enum args_result ctl_args_parse(int argc, char **argv, struct ctl_args *a, FILE *out, FILE *err)
+{
+	static const struct option opts[] = {
+		{ "collector", required_argument, NULL, 'c' }, { "db", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },	       { "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },	       { "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	memset(a, 0, sizeof(*a));
+	a->collector = VIGIL_DEFAULT_LISTEN;
+	a->timeout_ms = 5000;
+	optind = 1;
+	opterr = 0;
+	int c;
+	unsigned long v;
+	while ((c = getopt_long(argc, argv, ":c:d:jt:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			a->collector = optarg;
+			break;
+		case 'd':
+			a->db = optarg;
+			break;
+		case 'j':
+			a->json = 1;
+			break;
+		case 't':
+			if (cli_parse_uint(optarg, 1, 600000, &v) < 0) {
+				fprintf(err, "vigilctl: --timeout '%s': want milliseconds, 1-600000\n", optarg);
+				return ARGS_USAGE_ERROR;
+			}
+			a->timeout_ms = (int)v;
+			break;
+		case 'h':
+			usage(out);
+			return ARGS_EXIT_OK;
+		case 'V':
+			fprintf(out, "vigilctl %s\n", VIGIL_VERSION);
+			return ARGS_EXIT_OK;
+		case ':':
+			fprintf(err, "vigilctl: option '%s' needs a value\n", argv[optind - 1]);
+			return ARGS_USAGE_ERROR;
+		default:
+			fprintf(err, "vigilctl: unknown option '%s'; see vigilctl --help\n", argv[optind - 1]);
+			return ARGS_USAGE_ERROR;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(err, "vigilctl: no command given; see vigilctl --help\n");
+		return ARGS_USAGE_ERROR;
+	}
+	if (optind + 1 < argc) {
+		fprintf(err, "vigilctl: unexpected argument '%s' after '%s'\n", argv[optind + 1], argv[optind]);
+		return ARGS_USAGE_ERROR;
+	}
+	return parse_command(argv[optind], a, err);
+}

@@ -1,0 +1,72 @@
+/* vigil-collector: stores what the probes send and answers vigilctl. */
+#include <errno.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "collector_args.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Creates the database's directory (one level) so the default path works on
+ * a fresh host. */
+static int ensure_db_dir(const char *db)
+{
+	char *copy = strdup(db);
+	if (!copy)
+		return -1;
+	const char *dir = dirname(copy);
+	int rc = mkdir(dir, 0750);
+	free(copy);
+	return rc == 0 || errno == EEXIST ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct collector_args args;
+	switch (collector_args_parse(argc, argv, &args, stdout, stderr)) {
+	case ARGS_EXIT_OK:
+		return 0;
+	case ARGS_USAGE_ERROR:
+		return EXIT_USAGE;
+	case ARGS_RUN:
+		break;
+	}
+	log_init("vigil-collector", args.log_level);
+	install_signals();
+
+	char err[512];
+	struct store *st;
+	if (ensure_db_dir(args.db) < 0)
+		log_warn("cannot create the directory of %s: %s", args.db, strerror(errno));
+	if (store_open(&st, args.db, 0, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return EXIT_RUNTIME;
+	}
+	log_info("database %s ready", args.db);
+	int rc = server_run(st, args.listen, &stop_requested);
+	store_close(st);
+	log_info("stopped");
+	return rc == 0 ? 0 : EXIT_RUNTIME;
+}

@@ -1,0 +1,86 @@
+/* Finding the VMs of this host: libvirt domains and --pid targets, and the
+ * QEMU threads that belong to each.
+ *
+ * libvirt is never on the sampling path: a discovery thread owns the libvirt
+ * connection and publishes snapshots of the VM list; the sampler only ever
+ * takes the latest snapshot, which never blocks on libvirt. */
+#ifndef VIGIL_DISCOVERY_H
+#define VIGIL_DISCOVERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define VM_NAME_MAX   128
+#define VM_UUID_LEN   36
+#define VM_STATE_MAX  16
+#define CGROUP_PATH_MAX 512
+
+enum vm_source { VM_SOURCE_LIBVIRT, VM_SOURCE_PID };
+
+struct vm_target {
+	char name[VM_NAME_MAX];
+	char uuid[VM_UUID_LEN + 1];     /* canonical lower-case UUID */
+	char state[VM_STATE_MAX];       /* "running", "paused", "no-process", ... */
+	enum vm_source source;
+	pid_t pid;                      /* QEMU (or target) process; 0 if none found */
+	char cgroup[CGROUP_PATH_MAX];   /* process cgroup path, "" if unknown */
+};
+
+struct vm_list {
+	struct vm_target *vms;
+	size_t count;
+};
+
+struct thread_info {
+	pid_t tid;
+	int vcpu;       /* from a "CPU N/KVM" or "CPU N/TCG" name; -1 otherwise */
+	char comm[16];
+};
+
+/* "CPU 3/KVM" -> 3, "CPU 0/TCG" -> 0, anything else -> -1. */
+int vcpu_index_from_comm(const char *comm);
+
+/* Lists the threads of process pid from /proc. *out is malloc'd. Returns the
+ * count, or a negative errno (-ENOENT when the process is gone). */
+int proc_list_threads(pid_t pid, struct thread_info **out);
+
+/* Fills target->cgroup from /proc/PID/cgroup: the unified (v2) path when the
+ * process has one, else the v1 cpu controller's path. */
+int proc_cgroup_path(pid_t pid, char *buf, size_t len);
+
+/* A stable UUID for a --pid target, derived from the host and target names,
+ * so the same NAME keeps its history across probe restarts. */
+void pid_target_uuid(const char *host, const char *name, char out[VM_UUID_LEN + 1]);
+
+/* Builds a --pid target. Returns 0, or -ESRCH if the process does not exist. */
+int pid_target_init(struct vm_target *t, const char *host, const char *name, pid_t pid);
+
+/* One synchronous libvirt listing of the running domains, over a read-only
+ * connection to uri. Each domain's QEMU pid is found through libvirt's pid
+ * file or by its "-uuid" argument; a domain without a process (as in the
+ * test:///default driver) is listed with pid 0 and state "no-process".
+ * Returns 0 or -1 with a message in err. */
+int libvirt_list_domains(const char *uri, struct vm_list *out, char *err, size_t errlen);
+
+void vm_list_free(struct vm_list *l);
+
+/* The background discovery thread. */
+struct discovery;
+
+/* Starts a thread that lists libvirt domains at once and then every
+ * refresh_ms. If libvirt cannot be reached it logs that once (and again
+ * once when it comes back) and keeps trying. uri NULL disables libvirt. */
+int discovery_start(struct discovery **out, const char *uri, unsigned refresh_ms);
+
+/* Copies the latest published libvirt VM list into *out (caller frees with
+ * vm_list_free). Never waits on libvirt. Returns 0, or -1 if no listing has
+ * completed yet (*out is then empty). */
+int discovery_latest(struct discovery *d, struct vm_list *out);
+
+/* True once a listing has succeeded at least once (for status messages). */
+int discovery_libvirt_reachable(struct discovery *d);
+
+void discovery_stop(struct discovery *d);
+
+#endif

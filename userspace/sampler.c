@@ -1,0 +1,319 @@
+#include "sampler.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "log.h"
+
+/* Highest vCPU index tracked per VM; the emulator bucket sits below it. */
+#define MAX_VCPUS 512
+#define EMULATOR_BUCKET 0 /* bucket index of vcpu -1 */
+
+/* Cumulative counters of one bucket as last reported. */
+struct bucket_prev {
+	uint64_t on_cpu_ns;
+	uint64_t wait_ns;
+	uint64_t nr_preempted;
+};
+
+struct known_thread {
+	pid_t tid;
+	int vcpu;
+};
+
+struct vm_slot {
+	int in_use;
+	int marked;            /* mark-and-sweep flag for sampler_sync */
+	struct vm_target target;
+	struct known_thread *threads;
+	size_t n_threads;
+	int max_vcpu;          /* highest vCPU index seen, -1 if none */
+	unsigned vcpus;        /* vCPU threads seen */
+	/* Indexed by vcpu + 1, so the emulator's vcpu -1 is index 0. */
+	struct bucket_prev prev[MAX_VCPUS + 1];
+};
+
+struct sampler {
+	struct cpu_probe *cpu;
+	struct vm_slot slots[SAMPLER_MAX_VMS];
+};
+
+int sampler_new(struct sampler **out, struct cpu_probe *cpu)
+{
+	struct sampler *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->cpu = cpu;
+	*out = s;
+	return 0;
+}
+
+static void slot_release(struct sampler *s, uint32_t idx)
+{
+	struct vm_slot *slot = &s->slots[idx];
+	if (slot->target.pid > 0)
+		cpu_probe_forget_slot(s->cpu, idx);
+	free(slot->threads);
+	memset(slot, 0, sizeof(*slot));
+}
+
+void sampler_free(struct sampler *s)
+{
+	if (!s)
+		return;
+	for (uint32_t i = 0; i < SAMPLER_MAX_VMS; i++) {
+		if (s->slots[i].in_use)
+			slot_release(s, i);
+	}
+	free(s);
+}
+
+static int find_slot(struct sampler *s, const char *uuid)
+{
+	for (int i = 0; i < SAMPLER_MAX_VMS; i++) {
+		if (s->slots[i].in_use && strcmp(s->slots[i].target.uuid, uuid) == 0)
+			return i;
+	}
+	return -1;
+}
+
+static int free_slot(struct sampler *s)
+{
+	for (int i = 0; i < SAMPLER_MAX_VMS; i++) {
+		if (!s->slots[i].in_use)
+			return i;
+	}
+	return -1;
+}
+
+static const struct known_thread *known_thread_find(const struct vm_slot *slot, pid_t tid)
+{
+	for (size_t i = 0; i < slot->n_threads; i++) {
+		if (slot->threads[i].tid == tid)
+			return &slot->threads[i];
+	}
+	return NULL;
+}
+
+/* The process is gone (or never existed): stop counting, keep reporting the
+ * VM with a state that says so. */
+static void slot_lose_process(struct sampler *s, uint32_t idx)
+{
+	struct vm_slot *slot = &s->slots[idx];
+	if (slot->target.pid > 0) {
+		log_info("vm %s: process %d is gone; no longer counting it", slot->target.name, slot->target.pid);
+		cpu_probe_forget_slot(s->cpu, idx);
+	}
+	slot->target.pid = 0;
+	snprintf(slot->target.state, sizeof(slot->target.state), "no-process");
+	free(slot->threads);
+	slot->threads = NULL;
+	slot->n_threads = 0;
+	slot->vcpus = 0;
+	slot->max_vcpu = -1;
+}
+
+/* Registers threads not yet known to the kernel map, or whose vCPU index
+ * changed (QEMU names a vCPU thread just after creating it). Threads that
+ * exited are dropped by the kernel program itself. */
+static void slot_refresh_threads(struct sampler *s, uint32_t idx)
+{
+	struct vm_slot *slot = &s->slots[idx];
+	struct thread_info *threads;
+	int n = proc_list_threads(slot->target.pid, &threads);
+	if (n < 0) {
+		slot_lose_process(s, idx);
+		return;
+	}
+	struct known_thread *now = calloc((size_t)n + 1, sizeof(*now));
+	if (!now) {
+		free(threads);
+		return;
+	}
+	unsigned vcpus = 0;
+	int max_vcpu = -1;
+	for (int i = 0; i < n; i++) {
+		int vcpu = threads[i].vcpu < MAX_VCPUS ? threads[i].vcpu : -1;
+		const struct known_thread *old = known_thread_find(slot, threads[i].tid);
+		if (!old || old->vcpu != vcpu)
+			cpu_probe_watch_thread(s->cpu, threads[i].tid, idx, vcpu);
+		now[i] = (struct known_thread){ threads[i].tid, vcpu };
+		if (vcpu >= 0) {
+			vcpus++;
+			max_vcpu = vcpu > max_vcpu ? vcpu : max_vcpu;
+		}
+	}
+	free(threads);
+	free(slot->threads);
+	slot->threads = now;
+	slot->n_threads = (size_t)n;
+	slot->vcpus = vcpus;
+	slot->max_vcpu = max_vcpu;
+}
+
+static void slot_register(struct sampler *s, const struct vm_target *t)
+{
+	int idx = free_slot(s);
+	if (idx < 0) {
+		log_warn("vm %s: not monitored, already at the limit of %d VMs", t->name, SAMPLER_MAX_VMS);
+		return;
+	}
+	struct vm_slot *slot = &s->slots[idx];
+	memset(slot, 0, sizeof(*slot));
+	slot->in_use = 1;
+	slot->marked = 1;
+	slot->max_vcpu = -1;
+	slot->target = *t;
+	if (t->pid <= 0) {
+		log_info("vm %s (%s): no process found; listed without counters", t->name, t->uuid);
+		return;
+	}
+	/* Watch the process first so threads born during the /proc walk are
+	 * added by the kernel program itself. */
+	if (cpu_probe_watch_process(s->cpu, t->pid, (uint32_t)idx) < 0)
+		log_warn("vm %s: cannot watch process %d for new threads", t->name, t->pid);
+	slot_refresh_threads(s, (uint32_t)idx);
+	log_info("vm %s (%s): monitoring pid %d, %u vCPU thread(s), cgroup %s", t->name, t->uuid, t->pid,
+		 slot->vcpus, t->cgroup[0] ? t->cgroup : "unknown");
+}
+
+/* A VM whose process changed (restarted QEMU) starts afresh in a new slot. */
+static void slot_update(struct sampler *s, int idx, const struct vm_target *t)
+{
+	struct vm_slot *slot = &s->slots[idx];
+	slot->marked = 1;
+	if (t->pid != slot->target.pid) {
+		if (t->pid > 0) {
+			slot_release(s, (uint32_t)idx);
+			slot_register(s, t);
+		} else {
+			slot_lose_process(s, (uint32_t)idx);
+		}
+		return;
+	}
+	if (slot->target.pid > 0) {
+		/* Keep our own state when the process vanished under us. */
+		snprintf(slot->target.state, sizeof(slot->target.state), "%s", t->state);
+		snprintf(slot->target.name, sizeof(slot->target.name), "%s", t->name);
+		slot_refresh_threads(s, (uint32_t)idx);
+	}
+}
+
+void sampler_sync(struct sampler *s, const struct vm_target *targets, size_t n)
+{
+	for (int i = 0; i < SAMPLER_MAX_VMS; i++)
+		s->slots[i].marked = 0;
+	for (size_t i = 0; i < n; i++) {
+		int idx = find_slot(s, targets[i].uuid);
+		if (idx >= 0)
+			slot_update(s, idx, &targets[i]);
+		else
+			slot_register(s, &targets[i]);
+	}
+	for (uint32_t i = 0; i < SAMPLER_MAX_VMS; i++) {
+		if (s->slots[i].in_use && !s->slots[i].marked) {
+			log_info("vm %s (%s): no longer present; stopped monitoring", s->slots[i].target.name,
+				 s->slots[i].target.uuid);
+			slot_release(s, i);
+		}
+	}
+}
+
+/* Counter deltas over the interval, per bucket index (vcpu + 1). */
+struct slot_deltas {
+	struct bucket_prev d[MAX_VCPUS + 1];
+};
+
+/* Kernel counters only grow while a slot lives (the slot's buckets are
+ * deleted when it is released), but a reading that races a context switch
+ * can momentarily count a slice twice and then fall back. Clamping keeps
+ * every delta non-negative; the overshoot is absorbed by the next reading. */
+static uint64_t monotonic_delta(uint64_t *prev, uint64_t cur)
+{
+	if (cur <= *prev)
+		return 0;
+	uint64_t d = cur - *prev;
+	*prev = cur;
+	return d;
+}
+
+static void apply_reading(struct vm_slot *slot, const struct cpu_bucket_reading *r, struct slot_deltas *out)
+{
+	if (r->vcpu < -1 || r->vcpu >= MAX_VCPUS)
+		return;
+	int b = r->vcpu + 1;
+	out->d[b].on_cpu_ns = monotonic_delta(&slot->prev[b].on_cpu_ns, r->on_cpu_ns);
+	out->d[b].wait_ns = monotonic_delta(&slot->prev[b].wait_ns, r->wait_ns);
+	out->d[b].nr_preempted = monotonic_delta(&slot->prev[b].nr_preempted, r->nr_preempted);
+}
+
+static double pct(uint64_t ns, uint64_t window_ns)
+{
+	return window_ns ? (double)ns * 100.0 / (double)window_ns : 0.0;
+}
+
+static int add_cpu_samples(Vigil__VmSamples *vm, const struct bucket_prev *d, uint64_t window_ns,
+			   const char *tag_key, const char *tag_value)
+{
+	if (batch_add_sample(vm, "cpu.used_pct", pct(d->on_cpu_ns, window_ns), tag_key, tag_value) < 0 ||
+	    batch_add_sample(vm, "cpu.wait_pct", pct(d->wait_ns, window_ns), tag_key, tag_value) < 0 ||
+	    batch_add_sample(vm, "cpu.preempted", (double)d->nr_preempted, tag_key, tag_value) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Whole VM, then each vCPU, then the emulator and I/O threads together. */
+static int emit_slot(const struct vm_slot *slot, const struct slot_deltas *deltas, uint64_t window_ns,
+		     Vigil__VmSamples *vm)
+{
+	struct bucket_prev total = { 0, 0, 0 };
+	for (int b = 0; b <= slot->max_vcpu + 1; b++) {
+		total.on_cpu_ns += deltas->d[b].on_cpu_ns;
+		total.wait_ns += deltas->d[b].wait_ns;
+		total.nr_preempted += deltas->d[b].nr_preempted;
+	}
+	if (add_cpu_samples(vm, &total, window_ns, NULL, NULL) < 0)
+		return -ENOMEM;
+	for (int v = 0; v <= slot->max_vcpu; v++) {
+		char idx[16];
+		snprintf(idx, sizeof(idx), "%d", v);
+		if (add_cpu_samples(vm, &deltas->d[v + 1], window_ns, "vcpu", idx) < 0)
+			return -ENOMEM;
+	}
+	return add_cpu_samples(vm, &deltas->d[EMULATOR_BUCKET], window_ns, "thread", "emulator");
+}
+
+int sampler_collect(struct sampler *s, uint64_t now_mono_ns, uint64_t window_ns, Vigil__Batch *b)
+{
+	struct cpu_bucket_reading *readings = NULL;
+	int n = cpu_probe_snapshot(s->cpu, now_mono_ns, &readings);
+	if (n < 0)
+		return n;
+	struct slot_deltas *deltas = calloc(1, sizeof(*deltas));
+	if (!deltas) {
+		free(readings);
+		return -ENOMEM;
+	}
+	int rc = 0;
+	for (uint32_t i = 0; i < SAMPLER_MAX_VMS && rc == 0; i++) {
+		struct vm_slot *slot = &s->slots[i];
+		if (!slot->in_use)
+			continue;
+		memset(deltas, 0, sizeof(*deltas));
+		for (int r = 0; r < n; r++) {
+			if (readings[r].vm_slot == i)
+				apply_reading(slot, &readings[r], deltas);
+		}
+		Vigil__VmSamples *vm = batch_add_vm(b, &slot->target, slot->vcpus);
+		if (!vm)
+			rc = -ENOMEM;
+		else if (slot->target.pid > 0)
+			rc = emit_slot(slot, deltas, window_ns, vm);
+	}
+	free(deltas);
+	free(readings);
+	return rc;
+}

@@ -1,0 +1,33 @@
+/* The sampler: keeps the kernel's view of which threads belong to which VM
+ * in step with discovery, and turns cumulative kernel counters into
+ * per-interval samples. It never calls libvirt. */
+#ifndef VIGIL_SAMPLER_H
+#define VIGIL_SAMPLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu_probe.h"
+#include "discovery.h"
+#include "vigil.pb-c.h"
+
+#define SAMPLER_MAX_VMS 1024
+
+struct sampler;
+
+int sampler_new(struct sampler **out, struct cpu_probe *cpu);
+void sampler_free(struct sampler *s);
+
+/* Makes the monitored set equal to targets (matched by UUID): new VMs get a
+ * slot and their threads are registered with the kernel, vanished ones are
+ * dropped, and every VM's thread list is refreshed from /proc so new
+ * threads and vCPUs are picked up. Called right after sampler_collect(),
+ * so a new VM's counting starts with the interval that is beginning. */
+void sampler_sync(struct sampler *s, const struct vm_target *targets, size_t n);
+
+/* Reads the counters at now_mono_ns and adds to b one VmSamples per
+ * monitored VM with the CPU figures over the window_ns that just ended.
+ * 0, or a negative errno. */
+int sampler_collect(struct sampler *s, uint64_t now_mono_ns, uint64_t window_ns, Vigil__Batch *b);
+
+#endif
