@@ -6,6 +6,8 @@
 #   make vmlinux    regenerate vmlinux/vmlinux.h from the running kernel's BTF
 #   make clean
 
+# V=1 shows full command lines.
+Q        := $(if $(V),,@)
 CC       ?= gcc
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
@@ -66,19 +68,23 @@ deps:
 # --- generated sources ------------------------------------------------------
 $(BUILD)/gen/vigil.pb-c.c $(BUILD)/gen/vigil.pb-c.h: schema/vigil.proto
 	@mkdir -p $(BUILD)/gen
-	protoc-c --c_out=$(BUILD)/gen --proto_path=schema $<
+	@echo '  PROTOC  $<'
+	$(Q)protoc-c --c_out=$(BUILD)/gen --proto_path=schema $<
 
 $(BUILD)/gen/migrations.c: $(MIGRATIONS) scripts/embed-migrations.sh
 	@mkdir -p $(BUILD)/gen
-	bash scripts/embed-migrations.sh $(MIGRATIONS) > $@
+	@echo '  EMBED   $@'
+	$(Q)bash scripts/embed-migrations.sh $(MIGRATIONS) > $@
 
 # --- kernel programs --------------------------------------------------------
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/vmlinux.h
 	@mkdir -p $(BUILD)/bpf
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	@echo '  BPF     $<'
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
-	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
+	@echo '  SKEL    $@'
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
@@ -89,36 +95,45 @@ GEN_HDRS := $(BUILD)/gen/vigil.pb-c.h $(BPF_SKEL)
 
 $(BUILD)/rel/gen/%.o: $(BUILD)/gen/%.c | $(GEN_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Wno-missing-prototypes -c $< -o $@
+	@echo '  CC      $<'
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -c $< -o $@
 $(BUILD)/san/gen/%.o: $(BUILD)/gen/%.c | $(GEN_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SANFLAGS) -Wno-missing-prototypes -c $< -o $@
+	@echo '  CC      $<'
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Wno-missing-prototypes -c $< -o $@
 $(BUILD)/rel/%.o: %.c | $(GEN_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo '  CC      $<'
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 $(BUILD)/san/%.o: %.c | $(GEN_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SANFLAGS) -c $< -o $@
+	@echo '  CC      $<'
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -c $< -o $@
 
 # --- binaries ---------------------------------------------------------------
 $(BUILD)/bin/vigil-probe: $(BUILD)/rel/userspace/main.o $(REL_PROBE) $(REL_COMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/bin/vigil-collector: $(BUILD)/rel/collector/main.o $(REL_COLL) $(REL_COMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/bin/vigilctl: $(BUILD)/rel/cli/main.o $(REL_CLI) $(REL_COLL) $(REL_COMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # --- tests ------------------------------------------------------------------
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(SAN_PROBE) $(SAN_COLL) $(SAN_CLI) $(SAN_COMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SANFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS) -lcmocka
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< -lpthread
+	@echo '  CC      $@'
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< -lpthread
 
 test-unit: $(UNIT_BINS)
 test-integration: $(BINS) $(HELPER_BINS)

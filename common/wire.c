@@ -206,7 +206,8 @@ int wire_canonical_tags(Vigil__Tag *const *tags, size_t n, char *out, size_t out
 	out[0] = '\0';
 	if (n > WIRE_MAX_TAGS)
 		return -1;
-	memcpy(sorted, tags, n * sizeof(*sorted));
+	if (n)
+		memcpy(sorted, tags, n * sizeof(*sorted));
 	qsort(sorted, n, sizeof(*sorted), tag_cmp);
 
 	size_t used = 0;

@@ -1,0 +1,65 @@
+# Collector and probe as separate processes over tcp on loopback with a real
+# SQLite file: vigilctl shows both targets, a probe outage leaves an explicit
+# gap, and a repeated probe start does not duplicate anything.
+source "$(dirname "$0")/../lib.sh"
+
+DB=$WORK/vigil.db
+URL=tcp://127.0.0.1:17452
+
+"$TBIN/burn" --duty 100 --seconds 120 > /dev/null &
+BUSY=$!; started $BUSY
+# Two threads named like TCG vCPUs at 40% each; the main thread only waits.
+"$TBIN/burn" --duty 40 --threads 2 --name-threads "CPU %d/TCG" --seconds 120 > /dev/null &
+VM=$!; started $VM
+
+start_collector "$DB" "$URL" || { check "collector starts" false; exit 0; }
+
+start_probe() {
+	"$BIN/vigil-probe" --no-libvirt --collector "$URL" --pid busy=$BUSY --pid tcgvm=$VM \
+		>> "$WORK/probe.log" 2>&1 &
+	PROBE=$!; started $PROBE
+}
+start_probe
+sleep 4
+
+"$BIN/vigilctl" --collector "$URL" status --json > "$WORK/status.json"
+"$BIN/vigilctl" --collector "$URL" status
+field() { jq -r --arg vm "$1" ".vms[] | select(.vm == \$vm) | .$2" "$WORK/status.json"; }
+check "status --json lists both targets" [ "$(jq '.vms | length' "$WORK/status.json")" = 2 ]
+# Plausible, not exact: cpu_accuracy.sh holds the figures to 3 points.
+check "busy target has plausible CPU % (50-105)" \
+	awk -v v="$(field busy cpu_used_pct)" 'BEGIN { exit !(v > 50 && v < 105) }'
+check "vCPU target has plausible CPU % (25-110)" \
+	awk -v v="$(field tcgvm cpu_used_pct)" 'BEGIN { exit !(v > 25 && v < 110) }'
+check "vCPU threads named 'CPU N/TCG' are counted as vCPUs" [ "$(field tcgvm vcpus)" = 2 ]
+check "both targets are running" [ "$(field busy state)$(field tcgvm state)" = runningrunning ]
+check "whole-VM, per-vCPU and emulator series are stored" \
+	[ "$(sqlite3 "$DB" "SELECT group_concat(tags, ' ') FROM (SELECT DISTINCT tags FROM interval_rows
+	      WHERE vm='tcgvm' AND metric='cpu.used_pct' ORDER BY tags)")" = " thread=emulator vcpu=0 vcpu=1" ]
+
+"$BIN/vigilctl" --db "$DB" status --json > "$WORK/status-db.json"
+check "status --db reads the same VMs" [ "$(jq -c '[.vms[].vm]' "$WORK/status-db.json")" = '["busy","tcgvm"]' ]
+
+# The emulator thread of tcgvm is idle: its 0% readings coalesce into one row.
+emu_rows() {
+	sqlite3 "$DB" "SELECT count(*) FROM interval_rows WHERE vm='tcgvm' AND metric='cpu.used_pct' AND tags='thread=emulator'"
+}
+check "identical consecutive readings coalesce into one row" [ "$(emu_rows)" = 1 ]
+
+# Outage: stop the probe for 4 s, start it again.
+kill $PROBE; wait $PROBE 2>/dev/null
+gap_start=$(now_ms)
+sleep 4
+gap_end=$(now_ms)
+start_probe
+sleep 4
+echo "  emulator rows after the outage: $(emu_rows)"
+sqlite3 "$DB" "SELECT t_start, t_end, value FROM interval_rows WHERE vm='tcgvm' AND tags='thread=emulator' AND metric='cpu.used_pct'" | sed 's/^/    /'
+check "the outage starts a new interval" [ "$(emu_rows)" = 2 ]
+check "no stored interval spans the outage" [ "$(sqlite3 "$DB" \
+	"SELECT count(*) FROM interval_rows WHERE vm='tcgvm' AND t_start < $((gap_start + 500)) AND t_end > $((gap_end - 500))")" = 0 ]
+check "the new interval starts after the outage" [ "$(sqlite3 "$DB" \
+	"SELECT max(t_start) >= $gap_end FROM interval_rows WHERE vm='tcgvm' AND tags='thread=emulator'")" = 1 ]
+check "sequence numbers kept increasing across the restart" [ "$(sqlite3 "$DB" "SELECT last_seq > 0 FROM hosts")" = 1 ]
+check "no batch was rejected" bash -c "! grep -q 'rejected' '$WORK/collector.log'"
+check "VM identity is stable across probe restarts" [ "$(sqlite3 "$DB" "SELECT count(*) FROM vms")" = 2 ]

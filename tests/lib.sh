@@ -1,0 +1,85 @@
+# Shared helpers for the integration tests. Each test script sources this,
+# calls check/skip, and the counts go to $VIGIL_RESULTS for tests/run.sh.
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=$ROOT/build/bin
+TBIN=$ROOT/build/tests
+: "${VIGIL_RESULTS:=/dev/null}"
+
+WORK=$(mktemp -d /tmp/vigil-test.XXXXXX)
+STARTED_PIDS=()
+
+# Ends only the processes this test started, by PID.
+cleanup() {
+	local pid
+	for pid in "${STARTED_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in "${STARTED_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+	if [ "${KEEP_WORK:-0}" = 1 ]; then
+		echo "  (work files kept in $WORK)"
+	else
+		rm -rf "$WORK"
+	fi
+}
+trap cleanup EXIT
+
+started() { STARTED_PIDS+=("$1"); }
+
+# check NAME COMMAND...: runs COMMAND; passes when it exits 0.
+check() {
+	local name=$1
+	shift
+	if "$@"; then
+		echo "ok - $name"
+		echo pass >> "$VIGIL_RESULTS"
+	else
+		echo "not ok - $name"
+		echo fail >> "$VIGIL_RESULTS"
+	fi
+}
+
+# skip NAME REASON: a skip must always say why.
+skip() {
+	echo "skip - $1: $2"
+	echo skip >> "$VIGIL_RESULTS"
+}
+
+# Numeric comparison with awk: cmp A OP B, e.g. cmp 3.2 '<' 5.
+cmp() { awk -v a="$1" -v b="$3" "BEGIN { exit !(a $2 b) }"; }
+
+# Waits up to $2 seconds for command $1 (a string) to succeed.
+wait_for() {
+	local deadline=$((SECONDS + $2))
+	while [ $SECONDS -lt "$deadline" ]; do
+		eval "$1" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+now_ms() { date +%s%3N; }
+
+# CPU time of a process (all threads, live and exited) in ms, from /proc.
+proc_cpu_ms() {
+	awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000 / hz }' "/proc/$1/stat"
+}
+
+start_collector() { # DB URL
+	"$BIN/vigil-collector" --db "$1" --listen "$2" >> "$WORK/collector.log" 2>&1 &
+	COLLECTOR_PID=$!
+	started $COLLECTOR_PID
+	wait_for "'$BIN/vigilctl' --collector '$2' --timeout 500 status >/dev/null 2>&1" 10
+}
+
+# Time-weighted mean of a VM's metric over [T0, T1] ms, from the database.
+stored_mean() { # DB VM METRIC TAGS T0 T1
+	sqlite3 "$1" "SELECT sum(value * (min(t_end, $6) - max(t_start, $5))) * 1.0 /
+	                     sum(min(t_end, $6) - max(t_start, $5))
+	                FROM interval_rows
+	               WHERE vm = '$2' AND metric = '$3' AND tags = '$4'
+	                 AND t_end > $5 AND t_start < $6"
+}

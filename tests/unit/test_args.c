@@ -1,0 +1,145 @@
+/* Command-line parsing of the three programs: defaults, valid forms, and
+ * usage errors that must exit 2 with a message. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "collector_args.h"
+#include "ctl_args.h"
+#include "probe_args.h"
+
+#define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])) - 1)
+
+static FILE *sink(void)
+{
+	FILE *f = fopen("/dev/null", "w");
+	assert_non_null(f);
+	return f;
+}
+
+static enum args_result probe_parse(int argc, char **argv, struct probe_args *a)
+{
+	FILE *null = sink();
+	enum args_result r = probe_args_parse(argc, argv, a, null, null);
+	fclose(null);
+	return r;
+}
+
+static void test_probe_defaults(void **state)
+{
+	(void)state;
+	struct probe_args a;
+	char *argv[] = { "vigil-probe", NULL };
+	assert_int_equal(probe_parse(ARGC(argv), argv, &a), ARGS_RUN);
+	assert_int_equal(a.interval_ms, 1000);
+	assert_string_equal(a.libvirt_uri, "qemu:///system");
+	assert_string_equal(a.collector, "tcp://127.0.0.1:7450");
+	assert_int_equal(a.n_pids, 0);
+	assert_false(a.once);
+}
+
+static void test_probe_full_command_line(void **state)
+{
+	(void)state;
+	struct probe_args a;
+	char *argv[] = { "vigil-probe", "--pid", "busy=123", "-p", "half=4567", "--interval", "0.5",
+			 "--libvirt", "test:///default", "--collector", "ipc:///tmp/v.sock", "--once",
+			 "--stdout", "--host", "hv-7", NULL };
+	assert_int_equal(probe_parse(ARGC(argv), argv, &a), ARGS_RUN);
+	assert_int_equal(a.n_pids, 2);
+	assert_string_equal(a.pids[0].name, "busy");
+	assert_int_equal(a.pids[0].pid, 123);
+	assert_string_equal(a.pids[1].name, "half");
+	assert_int_equal(a.pids[1].pid, 4567);
+	assert_int_equal(a.interval_ms, 500);
+	assert_string_equal(a.libvirt_uri, "test:///default");
+	assert_string_equal(a.collector, "ipc:///tmp/v.sock");
+	assert_true(a.once && a.to_stdout);
+	assert_string_equal(a.host, "hv-7");
+}
+
+static void test_probe_usage_errors(void **state)
+{
+	(void)state;
+	struct probe_args a;
+	char *bad[][4] = {
+		{ "vigil-probe", "--pid", "noequals", NULL }, { "vigil-probe", "--pid", "=12", NULL },
+		{ "vigil-probe", "--pid", "x=0", NULL },      { "vigil-probe", "--pid", "x=12abc", NULL },
+		{ "vigil-probe", "--interval", "0", NULL },   { "vigil-probe", "--interval", "abc", NULL },
+		{ "vigil-probe", "--interval", "5000", NULL }, { "vigil-probe", "--bogus", NULL, NULL },
+		{ "vigil-probe", "--interval", NULL, NULL },  { "vigil-probe", "stray", NULL, NULL },
+		{ "vigil-probe", "--host", "bad host", NULL }, { "vigil-probe", "--queue-max", "1", NULL },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int argc = 0;
+		while (bad[i][argc])
+			argc++;
+		if (probe_parse(argc, bad[i], &a) != ARGS_USAGE_ERROR)
+			fail_msg("accepted: %s %s", bad[i][1], bad[i][2] ? bad[i][2] : "");
+	}
+	char *dup[] = { "vigil-probe", "--pid", "a=1", "--pid", "a=2", NULL };
+	assert_int_equal(probe_parse(ARGC(dup), dup, &a), ARGS_USAGE_ERROR);
+}
+
+static void test_probe_help_exits_zero(void **state)
+{
+	(void)state;
+	struct probe_args a;
+	char *argv[] = { "vigil-probe", "--help", NULL };
+	assert_int_equal(probe_parse(ARGC(argv), argv, &a), ARGS_EXIT_OK);
+}
+
+static void test_collector_args(void **state)
+{
+	(void)state;
+	struct collector_args a;
+	FILE *null = sink();
+	char *ok[] = { "vigil-collector", "--listen", "tcp://127.0.0.1:9999", "--db", "/tmp/x.db", NULL };
+	assert_int_equal(collector_args_parse(ARGC(ok), ok, &a, null, null), ARGS_RUN);
+	assert_string_equal(a.listen, "tcp://127.0.0.1:9999");
+	assert_string_equal(a.db, "/tmp/x.db");
+	char *def[] = { "vigil-collector", NULL };
+	assert_int_equal(collector_args_parse(ARGC(def), def, &a, null, null), ARGS_RUN);
+	assert_string_equal(a.db, VIGIL_DEFAULT_DB);
+	char *bad[] = { "vigil-collector", "--db", NULL };
+	assert_int_equal(collector_args_parse(ARGC(bad), bad, &a, null, null), ARGS_USAGE_ERROR);
+	char *lvl[] = { "vigil-collector", "--log-level", "loud", NULL };
+	assert_int_equal(collector_args_parse(ARGC(lvl), lvl, &a, null, null), ARGS_USAGE_ERROR);
+	fclose(null);
+}
+
+static void test_vigilctl_args(void **state)
+{
+	(void)state;
+	struct ctl_args a;
+	FILE *null = sink();
+	char *ok[] = { "vigilctl", "status", "--json", "--db", "/tmp/v.db", NULL };
+	assert_int_equal(ctl_args_parse(ARGC(ok), ok, &a, null, null), ARGS_RUN);
+	assert_int_equal(a.command, CTL_STATUS);
+	assert_true(a.json);
+	assert_string_equal(a.db, "/tmp/v.db");
+	char *none[] = { "vigilctl", NULL };
+	assert_int_equal(ctl_args_parse(ARGC(none), none, &a, null, null), ARGS_USAGE_ERROR);
+	char *unknown[] = { "vigilctl", "frobnicate", NULL };
+	assert_int_equal(ctl_args_parse(ARGC(unknown), unknown, &a, null, null), ARGS_USAGE_ERROR);
+	char *extra[] = { "vigilctl", "status", "now", NULL };
+	assert_int_equal(ctl_args_parse(ARGC(extra), extra, &a, null, null), ARGS_USAGE_ERROR);
+	char *timeout[] = { "vigilctl", "--timeout", "-5", "status", NULL };
+	assert_int_equal(ctl_args_parse(ARGC(timeout), timeout, &a, null, null), ARGS_USAGE_ERROR);
+	fclose(null);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_probe_defaults),	      cmocka_unit_test(test_probe_full_command_line),
+		cmocka_unit_test(test_probe_usage_errors),    cmocka_unit_test(test_probe_help_exits_zero),
+		cmocka_unit_test(test_collector_args),	      cmocka_unit_test(test_vigilctl_args),
+	};
+	return cmocka_run_group_tests_name("args", tests, NULL, NULL);
+}

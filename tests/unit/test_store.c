@@ -1,0 +1,199 @@
+/* Coalescing into temporal intervals, against a real SQLite file: equal
+ * values extend, different values and gaps start rows, repeated batches are
+ * acknowledged without being stored twice. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "batch.h"
+#include "query.h"
+#include "store.h"
+
+#define T0 1790000000000LL
+#define STEP 1000
+
+struct fixture {
+	char path[64];
+	struct store *st;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char err[256];
+	snprintf(f->path, sizeof(f->path), "/tmp/vigil-test-store-XXXXXX");
+	int fd = mkstemp(f->path);
+	close(fd);
+	unlink(f->path);
+	if (store_open(&f->st, f->path, 0, err, sizeof(err)) < 0)
+		fail_msg("store_open: %s", err);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char side[80];
+	store_close(f->st);
+	unlink(f->path);
+	snprintf(side, sizeof(side), "%s-wal", f->path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", f->path);
+	unlink(side);
+	free(f);
+	return 0;
+}
+
+/* Stores one reading of cpu.used_pct for interval number k (or the
+ * interval [start, end] given in ms offsets). */
+static enum store_result put(struct fixture *f, uint64_t seq, int64_t start, int64_t end, double value)
+{
+	char err[256];
+	struct vm_target t = { .name = "vm1", .uuid = "11111111-2222-4333-8444-555555555555",
+			       .state = "running", .source = VM_SOURCE_PID, .pid = 1 };
+	Vigil__Batch *b = batch_new("hv1", seq, T0 + start, T0 + end, STEP);
+	Vigil__VmSamples *vm = batch_add_vm(b, &t, 1);
+	batch_add_sample(vm, "cpu.used_pct", value, NULL, NULL);
+	enum store_result r = store_batch(f->st, b, err, sizeof(err));
+	if (r == STORE_FAILED)
+		fail_msg("store_batch: %s", err);
+	batch_free(b);
+	return r;
+}
+
+static int64_t scalar(struct fixture *f, const char *sql)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(store_db(f->st), sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void test_decide_rules(void **state)
+{
+	(void)state;
+	struct open_interval prev = { 5.0, T0 + 1000 };
+	assert_int_equal(interval_decide(NULL, 5.0, T0 + 1000, T0 + 2000, STEP), INTERVAL_NEW);
+	assert_int_equal(interval_decide(&prev, 5.0, T0 + 1000, T0 + 2000, STEP), INTERVAL_EXTEND);
+	assert_int_equal(interval_decide(&prev, 5.5, T0 + 1000, T0 + 2000, STEP), INTERVAL_NEW);
+	/* Exactly 1.5 intervals since the last reading: still continuous. */
+	assert_int_equal(interval_decide(&prev, 5.0, T0 + 1500, T0 + 2500, STEP), INTERVAL_EXTEND);
+	assert_int_equal(interval_decide(&prev, 5.0, T0 + 1501, T0 + 2501, STEP), INTERVAL_NEW);
+	/* A reading starting before the previous one ended (clock step back). */
+	assert_int_equal(interval_decide(&prev, 5.0, T0 + 500, T0 + 1500, STEP), INTERVAL_NEW);
+}
+
+static void test_equal_values_extend_one_row(void **state)
+{
+	struct fixture *f = *state;
+	for (int k = 0; k < 5; k++)
+		assert_int_equal(put(f, 1 + k, k * STEP, (k + 1) * STEP, 42.0), STORE_STORED);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM intervals"), 1);
+	assert_int_equal(scalar(f, "SELECT t_start FROM intervals"), T0);
+	assert_int_equal(scalar(f, "SELECT t_end FROM intervals"), T0 + 5 * STEP);
+}
+
+static void test_different_value_starts_a_row(void **state)
+{
+	struct fixture *f = *state;
+	put(f, 1, 0, STEP, 10.0);
+	put(f, 2, STEP, 2 * STEP, 10.0);
+	put(f, 3, 2 * STEP, 3 * STEP, 20.0);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM intervals"), 2);
+	assert_int_equal(scalar(f, "SELECT t_end FROM intervals WHERE value = 10.0"), T0 + 2 * STEP);
+	assert_int_equal(scalar(f, "SELECT t_start FROM intervals WHERE value = 20.0"), T0 + 2 * STEP);
+}
+
+static void test_gap_starts_a_row_even_if_equal(void **state)
+{
+	struct fixture *f = *state;
+	put(f, 1, 0, STEP, 10.0);
+	/* Nothing for two intervals, then the same value. */
+	put(f, 2, 3 * STEP, 4 * STEP, 10.0);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM intervals"), 2);
+	assert_int_equal(scalar(f, "SELECT max(t_start) FROM intervals"), T0 + 3 * STEP);
+	assert_int_equal(scalar(f, "SELECT min(t_end) FROM intervals"), T0 + STEP);
+}
+
+static void test_repeated_batch_is_not_stored_twice(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(put(f, 5, 0, STEP, 10.0), STORE_STORED);
+	assert_int_equal(put(f, 6, STEP, 2 * STEP, 11.0), STORE_STORED);
+	assert_int_equal(put(f, 6, STEP, 2 * STEP, 11.0), STORE_DUPLICATE);
+	assert_int_equal(put(f, 5, 0, STEP, 10.0), STORE_DUPLICATE);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM intervals"), 2);
+	assert_int_equal(scalar(f, "SELECT last_seq FROM hosts WHERE name = 'hv1'"), 6);
+}
+
+static void test_status_shows_latest_reading(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	Vigil__StatusReply *r;
+	put(f, 1, 0, STEP, 10.0);
+	put(f, 2, STEP, 2 * STEP, 33.5);
+	assert_int_equal(query_status(store_db(f->st), T0 + 2 * STEP, &r, err, sizeof(err)), 0);
+	assert_int_equal(r->n_vms, 1);
+	assert_string_equal(r->vms[0]->vm, "vm1");
+	assert_string_equal(r->vms[0]->host, "hv1");
+	assert_string_equal(r->vms[0]->state, "running");
+	assert_true(r->vms[0]->has_cpu);
+	assert_true(r->vms[0]->cpu_used_pct == 33.5);
+	status_reply_free(r);
+	/* Long after the host stopped reporting, the VM is stale. */
+	assert_int_equal(query_status(store_db(f->st), T0 + 60 * STEP, &r, err, sizeof(err)), 0);
+	assert_string_equal(r->vms[0]->state, "stale");
+	status_reply_free(r);
+}
+
+static void test_schema_is_versioned_and_reopens(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	assert_int_equal(scalar(f, "PRAGMA user_version"), 1);
+	put(f, 1, 0, STEP, 1.0);
+	store_close(f->st);
+	/* Reopening applies nothing twice and keeps the data. */
+	assert_int_equal(store_open(&f->st, f->path, 0, err, sizeof(err)), 0);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM intervals"), 1);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(store_db(f->st), "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+}
+
+static void test_readonly_open_rejects_foreign_file(void **state)
+{
+	(void)state;
+	char err[256] = "";
+	struct store *st;
+	assert_int_equal(store_open(&st, "/nonexistent/dir/x.db", 1, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "/nonexistent/dir/x.db"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_decide_rules),
+		cmocka_unit_test_setup_teardown(test_equal_values_extend_one_row, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_different_value_starts_a_row, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gap_starts_a_row_even_if_equal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_repeated_batch_is_not_stored_twice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_shows_latest_reading, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_is_versioned_and_reopens, setup, teardown),
+		cmocka_unit_test(test_readonly_open_rejects_foreign_file),
+	};
+	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
