@@ -12,15 +12,20 @@ BUSY=$!; started $BUSY
 "$TBIN/burn" --duty 40 --threads 2 --name-threads "CPU %d/TCG" --seconds 120 > /dev/null &
 VM=$!; started $VM
 
-start_collector "$DB" "$URL" || { check "collector starts" false; exit 0; }
-
 start_probe() {
-	"$BIN/vigil-probe" --no-libvirt --collector "$URL" --pid busy=$BUSY --pid tcgvm=$VM \
+	"$BIN/vigil-probe" --no-libvirt --host hv-main --collector "$URL" --pid busy=$BUSY --pid tcgvm=$VM \
 		>> "$WORK/probe.log" 2>&1 &
 	PROBE=$!; started $PROBE
 }
+# The probe starts first: its batches wait in memory until the collector is up.
+probe_start=$(now_ms)
 start_probe
+sleep 3
+start_collector "$DB" "$URL" || { check "collector starts" false; exit 0; }
+collector_start=$(now_ms)
 sleep 4
+check "batches sampled before the collector started are delivered" [ "$(sqlite3 "$DB" \
+	"SELECT min(t_start) < $((collector_start - 1500)) AND min(t_start) >= $probe_start FROM interval_rows WHERE vm='busy'")" = 1 ]
 
 "$BIN/vigilctl" --collector "$URL" status --json > "$WORK/status.json"
 "$BIN/vigilctl" --collector "$URL" status
@@ -37,8 +42,17 @@ check "whole-VM, per-vCPU and emulator series are stored" \
 	[ "$(sqlite3 "$DB" "SELECT group_concat(tags, ' ') FROM (SELECT DISTINCT tags FROM interval_rows
 	      WHERE vm='tcgvm' AND metric='cpu.used_pct' ORDER BY tags)")" = " thread=emulator vcpu=0 vcpu=1" ]
 
+# A second probe (another host name) shares the collector.
+"$BIN/vigil-probe" --no-libvirt --host other-hv --collector "$URL" --pid busy=$BUSY \
+	>> "$WORK/probe2.log" 2>&1 &
+PROBE2=$!; started $PROBE2
+sleep 3
+check "a second probe is served at the same time" [ "$("$BIN/vigilctl" --collector "$URL" status --json |
+	jq -c '[.vms[] | select(.state == "running") | .host] | unique')" = '["hv-main","other-hv"]' ]
+kill $PROBE2; wait $PROBE2 2>/dev/null
+
 "$BIN/vigilctl" --db "$DB" status --json > "$WORK/status-db.json"
-check "status --db reads the same VMs" [ "$(jq -c '[.vms[].vm]' "$WORK/status-db.json")" = '["busy","tcgvm"]' ]
+check "status --db reads the same VMs" [ "$(jq -c '[.vms[] | select(.host != "other-hv") | .vm]' "$WORK/status-db.json")" = '["busy","tcgvm"]' ]
 
 # The emulator thread of tcgvm is idle: its 0% readings coalesce into one row.
 emu_rows() {
@@ -60,6 +74,6 @@ check "no stored interval spans the outage" [ "$(sqlite3 "$DB" \
 	"SELECT count(*) FROM interval_rows WHERE vm='tcgvm' AND t_start < $((gap_start + 500)) AND t_end > $((gap_end - 500))")" = 0 ]
 check "the new interval starts after the outage" [ "$(sqlite3 "$DB" \
 	"SELECT max(t_start) >= $gap_end FROM interval_rows WHERE vm='tcgvm' AND tags='thread=emulator'")" = 1 ]
-check "sequence numbers kept increasing across the restart" [ "$(sqlite3 "$DB" "SELECT last_seq > 0 FROM hosts")" = 1 ]
+check "sequence numbers kept increasing across the restart" [ "$(sqlite3 "$DB" "SELECT last_seq > 0 FROM hosts WHERE name = 'hv-main'")" = 1 ]
 check "no batch was rejected" bash -c "! grep -q 'rejected' '$WORK/collector.log'"
-check "VM identity is stable across probe restarts" [ "$(sqlite3 "$DB" "SELECT count(*) FROM vms")" = 2 ]
+check "VM identity is stable across probe restarts" [ "$(sqlite3 "$DB" "SELECT count(*) FROM vms v JOIN hosts h ON h.id = v.host_id WHERE h.name = 'hv-main'")" = 2 ]
