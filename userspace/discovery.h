@@ -45,15 +45,20 @@ int vcpu_index_from_comm(const char *comm);
  * count, or a negative errno (-ENOENT when the process is gone). */
 int proc_list_threads(pid_t pid, struct thread_info **out);
 
-/* Fills target->cgroup from /proc/PID/cgroup: the unified (v2) path when the
- * process has one, else the v1 cpu controller's path. */
+/* Writes the process's cgroup path from /proc/PID/cgroup into buf: on a pure
+ * cgroup v2 host the unified ("0::") path; on a hybrid or v1 host the path of
+ * the v1 hierarchy with the cpu (else cpuacct) controller, falling back to
+ * the unified path. Returns 0 or a negative errno (-ENOENT: process gone,
+ * -ENODATA: no usable line, -ENAMETOOLONG: buf too small). */
 int proc_cgroup_path(pid_t pid, char *buf, size_t len);
 
 /* A stable UUID for a --pid target, derived from the host and target names,
  * so the same NAME keeps its history across probe restarts. */
 void pid_target_uuid(const char *host, const char *name, char out[VM_UUID_LEN + 1]);
 
-/* Builds a --pid target. Returns 0, or -ESRCH if the process does not exist. */
+/* Builds a --pid target. Returns 0, -ESRCH if the process does not exist,
+ * -ENAMETOOLONG if name does not fit VM_NAME_MAX, or -EINVAL for an empty
+ * name or a pid <= 0. */
 int pid_target_init(struct vm_target *t, const char *host, const char *name, pid_t pid);
 
 /* One synchronous libvirt listing of the running domains, over a read-only
@@ -70,17 +75,26 @@ struct discovery;
 
 /* Starts a thread that lists libvirt domains at once and then every
  * refresh_ms. If libvirt cannot be reached it logs that once (and again
- * once when it comes back) and keeps trying. uri NULL disables libvirt. */
+ * once when it comes back) and keeps trying. uri NULL disables libvirt.
+ * Returns 0 or a negative errno (-EINVAL for refresh_ms 0 with a uri). */
 int discovery_start(struct discovery **out, const char *uri, unsigned refresh_ms);
 
 /* Copies the latest published libvirt VM list into *out (caller frees with
  * vm_list_free). Never waits on libvirt. Returns 0, or -1 if no listing has
- * completed yet (*out is then empty). */
+ * completed yet (*out is then empty). With uri NULL: 0 and an empty list.
+ * While libvirt is unreachable the last successful listing stays current. */
 int discovery_latest(struct discovery *d, struct vm_list *out);
+
+/* Waits until the first libvirt listing has been tried (whatever its
+ * outcome), at most timeout_ms, so that a one-shot run includes the domains
+ * and an unreachable libvirt costs no more than one failed attempt. */
+void discovery_wait_first(struct discovery *d, unsigned timeout_ms);
 
 /* True once a listing has succeeded at least once (for status messages). */
 int discovery_libvirt_reachable(struct discovery *d);
 
+/* Stops and frees. Returns within about 2 s even if a libvirt call hangs:
+ * the thread is then left to finish that call and free itself. */
 void discovery_stop(struct discovery *d);
 
 #endif

@@ -108,20 +108,6 @@ static void sync_targets(struct probe *p)
 	vm_list_free(&domains);
 }
 
-static void wait_first_listing(struct probe *p)
-{
-	if (!p->args.libvirt_uri)
-		return;
-	struct vm_list l = { NULL, 0 };
-	for (int waited = 0; waited < FIRST_LISTING_WAIT_MS && !stop_requested; waited += 50) {
-		int rc = discovery_latest(p->discovery, &l);
-		vm_list_free(&l);
-		if (rc == 0)
-			return;
-		usleep(50 * 1000);
-	}
-}
-
 static void emit_batch(struct probe *p, Vigil__Batch *b)
 {
 	if (p->args.to_stdout) {
@@ -249,7 +235,7 @@ int main(int argc, char **argv)
 		finish(&p);
 		return EXIT_RUNTIME;
 	}
-	wait_first_listing(&p);
+	discovery_wait_first(p.discovery, FIRST_LISTING_WAIT_MS);
 	sync_targets(&p);
 	log_info("host %s: sampling every %u ms%s%s", p.host, p.args.interval_ms,
 		 p.args.to_stdout ? ", printing to stdout" : ", sending to ",

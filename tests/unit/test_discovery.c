@@ -9,12 +9,15 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -169,7 +172,8 @@ static void test_list_threads_self(void **state)
 static void test_list_threads_gone(void **state)
 {
 	(void)state;
-	struct thread_info *list = (struct thread_info *)&list;   /* must be reset */
+	static struct thread_info sentinel;
+	struct thread_info *list = &sentinel;  /* must come back NULL */
 	assert_int_equal(proc_list_threads(dead_pid(), &list), -ENOENT);
 	assert_null(list);
 }
@@ -309,8 +313,9 @@ static void test_libvirt_bad_uri(void **state)
  * that is closed. */
 static pid_t start_fake_qemu(const char *uuid, int *stdin_fd)
 {
+	/* Close-on-exec, so no other child keeps this pipe's write end open. */
 	int pipe_fds[2];
-	assert_int_equal(pipe(pipe_fds), 0);
+	assert_int_equal(pipe2(pipe_fds, O_CLOEXEC), 0);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -526,6 +531,53 @@ static void test_discovery_bad_uri(void **state)
 	fclose(capture);
 }
 
+static int thread_count(void)
+{
+	struct thread_info *threads;
+	int n = proc_list_threads(getpid(), &threads);
+	free(threads);
+	return n;
+}
+
+/* A "libvirtd" that takes connections into its backlog but never answers:
+ * the libvirt call hangs. discovery_stop() must give up after about 2 s, and
+ * the abandoned thread must clean up by itself once the call fails (here,
+ * when the listening socket goes away); ASan checks it does so safely. */
+static void test_discovery_stop_with_hung_libvirt(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/vigil-discovery-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/sock", dir);
+	int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(listener >= 0);
+	assert_int_equal(bind(listener, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(listen(listener, 4), 0);
+
+	char uri[256];
+	snprintf(uri, sizeof(uri), "qemu+unix:///system?socket=%s", addr.sun_path);
+	int threads_before = thread_count();
+	struct discovery *d;
+	assert_int_equal(discovery_start(&d, uri, 100), 0);
+	sleep_ms(300);          /* the thread is now waiting for an answer */
+
+	double before = monotonic_seconds();
+	discovery_stop(d);
+	double took = monotonic_seconds() - before;
+	assert_true(took > 1.5 && took < 3.5);
+
+	close(listener);
+	unlink(addr.sun_path);
+	rmdir(dir);
+	int threads_now = thread_count();
+	for (int i = 0; i < 100 && threads_now > threads_before; i++) {
+		sleep_ms(20);
+		threads_now = thread_count();
+	}
+	assert_int_equal(threads_now, threads_before);
+}
+
 int main(void)
 {
 	log_init("test_discovery", LOG_LVL_INFO);
@@ -551,6 +603,7 @@ int main(void)
 		cmocka_unit_test(test_discovery_stop_is_prompt),
 		cmocka_unit_test(test_discovery_without_libvirt),
 		cmocka_unit_test(test_discovery_bad_uri),
+		cmocka_unit_test(test_discovery_stop_with_hung_libvirt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
