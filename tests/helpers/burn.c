@@ -74,8 +74,8 @@ static void *burn_thread(void *arg)
 
 		while (now_ns() < period_start + busy_ns)
 			;
-		/* Sleeping to an absolute time keeps the duty exact even when
-		 * the thread was preempted during its busy part. */
+		/* An absolute wake-up time keeps the periods from drifting
+		 * by the latency of each wake-up. */
 		if (busy_ns < PERIOD_NS)
 			sleep_until(period_end);
 		period_start = period_end;

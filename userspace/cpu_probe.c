@@ -1,0 +1,641 @@
+/* Loader and reader for bpf/cpu_sched.bpf.c. */
+#include "cpu_probe.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <linux/types.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cpu_sched.h"
+#include "cpu_sched.skel.h"
+
+struct cpu_probe {
+	struct cpu_sched *skel;
+	int threads_fd;
+	int processes_fd;
+	int totals_fd;
+	int ncpus;
+	/* The previous snapshot, sorted by bucket: readings never go below. */
+	struct cpu_bucket_reading *last;
+	size_t nlast;
+};
+
+/* Only libbpf's warnings: its info and debug output is noise in a daemon. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level > LIBBPF_WARN)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+int cpu_probe_open(struct cpu_probe **out, char *err, size_t errlen)
+{
+	static const char hint_root_btf[] = " (is this root? is BTF at /sys/kernel/btf/vmlinux?)";
+	struct cpu_probe *p;
+	const char *step, *hint = "";
+	int rc;
+
+	*out = NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		snprintf(err, errlen, "allocating the CPU probe: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	libbpf_set_print(libbpf_print);
+
+	step = "opening BPF skeleton";
+	p->skel = cpu_sched__open();
+	if (!p->skel) {
+		rc = errno ? -errno : -EINVAL;
+		goto fail;
+	}
+	step = "loading BPF programs";
+	hint = hint_root_btf;
+	rc = cpu_sched__load(p->skel);
+	if (rc)
+		goto fail;
+	step = "attaching BPF programs";
+	rc = cpu_sched__attach(p->skel);
+	if (rc)
+		goto fail;
+	step = "counting possible CPUs";
+	hint = "";
+	rc = libbpf_num_possible_cpus();
+	if (rc < 0)
+		goto fail;
+
+	p->ncpus = rc;
+	p->threads_fd = bpf_map__fd(p->skel->maps.threads);
+	p->processes_fd = bpf_map__fd(p->skel->maps.processes);
+	p->totals_fd = bpf_map__fd(p->skel->maps.cpu_totals);
+	*out = p;
+	return 0;
+
+fail:
+	snprintf(err, errlen, "%s: %s%s", step, strerror(-rc), hint);
+	cpu_probe_close(p);
+	return rc;
+}
+
+void cpu_probe_close(struct cpu_probe *p)
+{
+	if (!p)
+		return;
+	cpu_sched__destroy(p->skel);
+	free(p->last);
+	free(p);
+}
+
+int cpu_probe_watch_process(struct cpu_probe *p, pid_t tgid, uint32_t vm_slot)
+{
+	__u32 key = (__u32)tgid;
+
+	if (tgid <= 0)
+		return -EINVAL;
+	if (bpf_map_update_elem(p->processes_fd, &key, &vm_slot, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The state letter of /proc/TID/stat ('R', 'S', 'Z', ...), or 0 if there is
+ * no such thread. /proc/TID resolves any thread id, not only process ids. */
+static char thread_state(pid_t tid)
+{
+	char path[32], buf[256];
+	const char *paren;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* "TID (COMM) S ...", where COMM may itself hold ')'. */
+	paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' ? paren[2] : 0;
+}
+
+/* An exiting thread shows 'Z' or 'X' once it is past the point of no return. */
+static bool thread_alive(char state)
+{
+	return state && state != 'Z' && state != 'X' && state != 'x';
+}
+
+/* Changes the owner of an existing entry, keeping its timestamps: the
+ * interval in progress is then counted for the new owner. Returns -ENOENT if
+ * there is no entry. */
+static int reassign_thread(struct cpu_probe *p, __u32 tid, uint32_t vm_slot, int32_t vcpu)
+{
+	struct vigil_thread t;
+
+	if (bpf_map_lookup_elem(p->threads_fd, &tid, &t))
+		return -errno;
+	/* Rewriting an entry can lose an update the kernel makes at that very
+	 * moment, so an unchanged entry is left alone. */
+	if (t.vm_slot == vm_slot && t.vcpu == vcpu)
+		return 0;
+	t.vm_slot = vm_slot;
+	t.vcpu = vcpu;
+	if (bpf_map_update_elem(p->threads_fd, &tid, &t, BPF_EXIST))
+		return -errno;
+	return 0;
+}
+
+/* A thread on a CPU now is counted from now: waiting for its next switch-in
+ * would never count a thread that does not leave its CPU, such as a busy vCPU
+ * pinned to an otherwise idle core. 'R' also covers a thread waiting on a run
+ * queue; that wait shows as on-CPU time only until its switch-in resets the
+ * timestamp. Returns -EEXIST if the thread has an entry already. */
+static int insert_thread(struct cpu_probe *p, pid_t tid, uint32_t vm_slot, int32_t vcpu)
+{
+	struct vigil_thread fresh = { .vm_slot = vm_slot, .vcpu = vcpu };
+	__u32 key = (__u32)tid;
+	char state = thread_state(tid);
+
+	if (!thread_alive(state))
+		return -ESRCH;
+	if (state == 'R')
+		fresh.running_since = mono_ns();
+	if (bpf_map_update_elem(p->threads_fd, &key, &fresh, BPF_NOEXIST))
+		return -errno;
+	/* The kernel drops an entry at its thread's last context switch; a
+	 * thread that exited in between has had that switch already. */
+	if (!thread_alive(thread_state(tid))) {
+		bpf_map_delete_elem(p->threads_fd, &key);
+		return -ESRCH;
+	}
+	return 0;
+}
+
+/* Returns -ESRCH if the thread has exited. */
+int cpu_probe_watch_thread(struct cpu_probe *p, pid_t tid, uint32_t vm_slot, int32_t vcpu)
+{
+	int rc;
+
+	if (tid <= 0)
+		return -EINVAL;
+	rc = reassign_thread(p, (__u32)tid, vm_slot, vcpu);
+	if (rc == -ENOENT)
+		rc = insert_thread(p, tid, vm_slot, vcpu);
+	/* The kernel added it in between, at the thread's first wakeup. */
+	if (rc == -EEXIST)
+		rc = reassign_thread(p, (__u32)tid, vm_slot, vcpu);
+	return rc == -ENOENT ? -ESRCH : rc;
+}
+
+/* Every key of a map. Keys are listed before they are used because a delete
+ * (by us or by the kernel) during bpf_map_get_next_key() makes the walk start
+ * over, so a key may also be listed more than once: the walk stops after
+ * twice the map's capacity. On success *out is malloc'd (free() it) and the
+ * count is returned; on failure -errno, and *out is left alone. */
+static int map_keys(int fd, size_t key_size, size_t max_entries, void **out)
+{
+	size_t n = 0, cap = 256;
+	char *keys = malloc(cap * key_size), *grown;
+
+	if (!keys)
+		return -ENOMEM;
+	while (n < 2 * max_entries) {
+		if (n == cap) {
+			cap *= 2;
+			grown = realloc(keys, cap * key_size);
+			if (!grown) {
+				free(keys);
+				return -ENOMEM;
+			}
+			keys = grown;
+		}
+		if (bpf_map_get_next_key(fd, n ? keys + (n - 1) * key_size : NULL, keys + n * key_size)) {
+			int rc = -errno;
+
+			if (rc == -ENOENT)
+				break;
+			free(keys);
+			return rc;
+		}
+		n++;
+	}
+	*out = keys;
+	return (int)n;
+}
+
+static int delete_key(int fd, const void *key)
+{
+	if (bpf_map_delete_elem(fd, key) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static int forget_threads(struct cpu_probe *p, uint32_t vm_slot)
+{
+	void *keys = NULL;
+	int n = map_keys(p->threads_fd, sizeof(__u32), VIGIL_MAX_THREADS, &keys);
+	const __u32 *tids = keys;
+	struct vigil_thread t;
+	int rc = n < 0 ? n : 0;
+
+	for (int i = 0; i < n && !rc; i++)
+		if (bpf_map_lookup_elem(p->threads_fd, &tids[i], &t) == 0 && t.vm_slot == vm_slot)
+			rc = delete_key(p->threads_fd, &tids[i]);
+	free(keys);
+	return rc;
+}
+
+static int forget_processes(struct cpu_probe *p, uint32_t vm_slot)
+{
+	void *keys = NULL;
+	int n = map_keys(p->processes_fd, sizeof(__u32), VIGIL_MAX_PROCESSES, &keys);
+	const __u32 *tgids = keys;
+	__u32 slot;
+	int rc = n < 0 ? n : 0;
+
+	for (int i = 0; i < n && !rc; i++)
+		if (bpf_map_lookup_elem(p->processes_fd, &tgids[i], &slot) == 0 && slot == vm_slot)
+			rc = delete_key(p->processes_fd, &tgids[i]);
+	free(keys);
+	return rc;
+}
+
+static int forget_buckets(struct cpu_probe *p, uint32_t vm_slot)
+{
+	void *keys = NULL;
+	int n = map_keys(p->totals_fd, sizeof(struct vigil_bucket_key), VIGIL_MAX_BUCKETS, &keys);
+	const struct vigil_bucket_key *buckets = keys;
+	int rc = n < 0 ? n : 0;
+	size_t kept = 0;
+
+	for (int i = 0; i < n && !rc; i++)
+		if (buckets[i].vm_slot == vm_slot)
+			rc = delete_key(p->totals_fd, &buckets[i]);
+	free(keys);
+
+	for (size_t i = 0; i < p->nlast; i++)
+		if (p->last[i].vm_slot != vm_slot)
+			p->last[kept++] = p->last[i];
+	p->nlast = kept;
+	return rc;
+}
+
+/* Threads first, so that no watched thread recreates a bucket that has just
+ * been deleted. A thread already inside a tracepoint can still do so; the
+ * bucket then holds at most that one interval. */
+int cpu_probe_forget_slot(struct cpu_probe *p, uint32_t vm_slot)
+{
+	int rc = forget_threads(p, vm_slot);
+
+	if (!rc)
+		rc = forget_processes(p, vm_slot);
+	if (!rc)
+		rc = forget_buckets(p, vm_slot);
+	return rc;
+}
+
+/* --- snapshot ------------------------------------------------------------ */
+
+/* How often a bucket is read again when one of its threads changed state
+ * during the read. */
+#define READ_ATTEMPTS 4
+
+/* A growable array of readings, sorted by (vm_slot, vcpu). */
+struct readings {
+	struct cpu_bucket_reading *v;
+	size_t n, cap;
+};
+
+/* A watched thread, listed under the bucket it counts for. */
+struct listed_thread {
+	struct vigil_bucket_key bucket;
+	__u32 tid;
+};
+
+static int cmp_bucket(const struct vigil_bucket_key *a, const struct vigil_bucket_key *b)
+{
+	if (a->vm_slot != b->vm_slot)
+		return a->vm_slot < b->vm_slot ? -1 : 1;
+	if (a->vcpu != b->vcpu)
+		return a->vcpu < b->vcpu ? -1 : 1;
+	return 0;
+}
+
+static int cmp_bucket_keys(const void *a, const void *b)
+{
+	return cmp_bucket(a, b);
+}
+
+static int cmp_listed_threads(const void *a, const void *b)
+{
+	const struct listed_thread *x = a, *y = b;
+	int c = cmp_bucket(&x->bucket, &y->bucket);
+
+	return c ? c : (x->tid > y->tid) - (x->tid < y->tid);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return (x > y) - (x < y);
+}
+
+static struct vigil_bucket_key bucket_of_reading(const struct cpu_bucket_reading *r)
+{
+	return (struct vigil_bucket_key){ .vm_slot = r->vm_slot, .vcpu = r->vcpu };
+}
+
+/* Sorts and drops the duplicates a restarted map walk may have listed. */
+static size_t sort_unique(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	char *v = base;
+	size_t kept = 0;
+
+	qsort(base, n, size, cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (kept && cmp(v + (kept - 1) * size, v + i * size) == 0)
+			continue;
+		memmove(v + kept * size, v + i * size, size);
+		kept++;
+	}
+	return kept;
+}
+
+/* Index of the first reading not below key. */
+static size_t lower_bound(const struct cpu_bucket_reading *v, size_t n, const struct vigil_bucket_key *key)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct vigil_bucket_key k = bucket_of_reading(&v[mid]);
+
+		if (cmp_bucket(&k, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool reading_is(const struct cpu_bucket_reading *r, const struct vigil_bucket_key *key)
+{
+	return r->vm_slot == key->vm_slot && r->vcpu == key->vcpu;
+}
+
+/* The reading of a bucket in a sorted array, or NULL. */
+static const struct cpu_bucket_reading *find_reading(const struct cpu_bucket_reading *v, size_t n,
+						     const struct vigil_bucket_key *key)
+{
+	size_t i = lower_bound(v, n, key);
+
+	return i < n && reading_is(&v[i], key) ? &v[i] : NULL;
+}
+
+/* Adds a bucket with zero counters unless it is listed already. */
+static int add_bucket(struct readings *r, const struct vigil_bucket_key *key)
+{
+	size_t i = lower_bound(r->v, r->n, key);
+
+	if (i < r->n && reading_is(&r->v[i], key))
+		return 0;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 64;
+		struct cpu_bucket_reading *grown = realloc(r->v, cap * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		r->v = grown;
+		r->cap = cap;
+	}
+	memmove(&r->v[i + 1], &r->v[i], (r->n - i) * sizeof(r->v[0]));
+	r->v[i] = (struct cpu_bucket_reading){ .vm_slot = key->vm_slot, .vcpu = key->vcpu };
+	r->n++;
+	return 0;
+}
+
+/* Lists the buckets the kernel has created. */
+static int list_buckets(struct cpu_probe *p, struct readings *r)
+{
+	void *keys = NULL;
+	int n = map_keys(p->totals_fd, sizeof(struct vigil_bucket_key), VIGIL_MAX_BUCKETS, &keys);
+	const struct vigil_bucket_key *buckets = keys;
+	int rc = n < 0 ? n : 0;
+
+	/* Sorted first, so that every bucket is appended at the end. */
+	if (n > 0)
+		n = (int)sort_unique(keys, (size_t)n, sizeof(*buckets), cmp_bucket_keys);
+	for (int i = 0; i < n && !rc; i++)
+		rc = add_bucket(r, &buckets[i]);
+	free(keys);
+	return rc;
+}
+
+/* Lists the watched threads sorted by bucket, and adds the buckets that only
+ * have a thread so far. *out is malloc'd. Returns the count or -errno. */
+static int list_threads(struct cpu_probe *p, struct readings *r, struct listed_thread **out)
+{
+	void *keys = NULL;
+	int n = map_keys(p->threads_fd, sizeof(__u32), VIGIL_MAX_THREADS, &keys);
+	const __u32 *tids = keys;
+	struct listed_thread *listed;
+	size_t count = 0;
+	int rc = 0;
+
+	if (n < 0)
+		return n;
+	n = (int)sort_unique(keys, (size_t)n, sizeof(*tids), cmp_u32);
+	listed = malloc(((size_t)n + 1) * sizeof(*listed));
+	if (!listed) {
+		free(keys);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n; i++) {
+		struct vigil_thread t;
+
+		if (bpf_map_lookup_elem(p->threads_fd, &tids[i], &t))
+			continue; /* exited meanwhile */
+		listed[count++] = (struct listed_thread){
+			.bucket = { .vm_slot = t.vm_slot, .vcpu = t.vcpu },
+			.tid = tids[i],
+		};
+	}
+	free(keys);
+	qsort(listed, count, sizeof(*listed), cmp_listed_threads);
+	for (size_t i = 0; i < count && !rc; i++)
+		rc = add_bucket(r, &listed[i].bucket);
+	if (rc) {
+		free(listed);
+		return rc;
+	}
+	*out = listed;
+	return (int)count;
+}
+
+/* A thread that has no entry reads as never running nor waiting. */
+static void read_thread(struct cpu_probe *p, __u32 tid, struct vigil_thread *t)
+{
+	if (bpf_map_lookup_elem(p->threads_fd, &tid, t))
+		memset(t, 0, sizeof(*t));
+}
+
+/* Sums the per-CPU counters of a bucket into out. */
+static int read_totals(struct cpu_probe *p, const struct vigil_bucket_key *key,
+		       struct vigil_cpu_counters *percpu, struct cpu_bucket_reading *out)
+{
+	out->on_cpu_ns = out->wait_ns = out->nr_preempted = 0;
+	if (bpf_map_lookup_elem(p->totals_fd, key, percpu))
+		return errno == ENOENT ? 0 : -errno; /* not created yet */
+	for (int cpu = 0; cpu < p->ncpus; cpu++) {
+		out->on_cpu_ns += percpu[cpu].on_cpu_ns;
+		out->wait_ns += percpu[cpu].wait_ns;
+		out->nr_preempted += percpu[cpu].nr_preempted;
+	}
+	return 0;
+}
+
+/* Adds the intervals of t still open at now: the kernel counts an interval
+ * only when it ends. */
+static void add_open_intervals(struct cpu_bucket_reading *out, const struct vigil_thread *t, uint64_t now)
+{
+	if (t->running_since && t->running_since < now)
+		out->on_cpu_ns += now - t->running_since;
+	if (t->queued_since && t->queued_since < now)
+		out->wait_ns += now - t->queued_since;
+}
+
+/* Reads one bucket: its totals plus its threads' open intervals. An interval
+ * that closed between the two reads would be in neither (and a long one is
+ * likely to close while the reader is itself preempted), so the threads are
+ * read before and after the totals and the read is repeated until none of
+ * them changed state. before has room for n threads. */
+static int read_bucket(struct cpu_probe *p, uint64_t now, const struct listed_thread *threads, size_t n,
+		       struct vigil_cpu_counters *percpu, struct vigil_thread *before,
+		       struct cpu_bucket_reading *out)
+{
+	struct vigil_bucket_key key = bucket_of_reading(out);
+
+	for (int attempt = 1;; attempt++) {
+		bool stable = true;
+		int rc;
+
+		for (size_t i = 0; i < n; i++)
+			read_thread(p, threads[i].tid, &before[i]);
+		rc = read_totals(p, &key, percpu, out);
+		if (rc)
+			return rc;
+		for (size_t i = 0; i < n; i++) {
+			struct vigil_thread after;
+
+			read_thread(p, threads[i].tid, &after);
+			stable = stable && after.running_since == before[i].running_since &&
+				 after.queued_since == before[i].queued_since;
+			/* Skipped if reassigned meanwhile: its intervals belong elsewhere. */
+			if (after.vm_slot == key.vm_slot && after.vcpu == key.vcpu)
+				add_open_intervals(out, &after, now);
+		}
+		/* Unstable after several tries means threads that switch
+		 * very often, so what a read may miss is short; the next
+		 * snapshot has it, and hold_monotonic() bridges the gap. */
+		if (stable || attempt == READ_ATTEMPTS)
+			return 0;
+	}
+}
+
+/* Reads every listed bucket, walking the buckets and the threads (both
+ * sorted by bucket) side by side. */
+static int read_buckets(struct cpu_probe *p, uint64_t now, struct readings *r,
+			const struct listed_thread *threads, size_t nthreads)
+{
+	struct vigil_cpu_counters *percpu = calloc((size_t)p->ncpus, sizeof(*percpu));
+	struct vigil_thread *before = calloc(nthreads + 1, sizeof(*before));
+	size_t t = 0;
+	int rc = percpu && before ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < r->n && !rc; i++) {
+		struct vigil_bucket_key key = bucket_of_reading(&r->v[i]);
+		size_t first = t;
+
+		while (t < nthreads && cmp_bucket(&threads[t].bucket, &key) == 0)
+			t++;
+		rc = read_bucket(p, now, threads + first, t - first, percpu, before, &r->v[i]);
+	}
+	free(before);
+	free(percpu);
+	return rc;
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* Keeps readings from going below the previous snapshot (a bucket read after
+ * READ_ATTEMPTS unstable attempts may miss an interval until the next one),
+ * then remembers them for the next snapshot. */
+static int hold_monotonic(struct cpu_probe *p, struct readings *r)
+{
+	struct cpu_bucket_reading *copy;
+
+	for (size_t i = 0; i < r->n; i++) {
+		struct cpu_bucket_reading *b = &r->v[i];
+		struct vigil_bucket_key key = bucket_of_reading(b);
+		const struct cpu_bucket_reading *prev = find_reading(p->last, p->nlast, &key);
+
+		if (!prev)
+			continue;
+		b->on_cpu_ns = max_u64(b->on_cpu_ns, prev->on_cpu_ns);
+		b->wait_ns = max_u64(b->wait_ns, prev->wait_ns);
+		b->nr_preempted = max_u64(b->nr_preempted, prev->nr_preempted);
+	}
+	copy = malloc((r->n + 1) * sizeof(*copy));
+	if (!copy)
+		return -ENOMEM;
+	if (r->n)
+		memcpy(copy, r->v, r->n * sizeof(*copy));
+	free(p->last);
+	p->last = copy;
+	p->nlast = r->n;
+	return 0;
+}
+
+int cpu_probe_snapshot(struct cpu_probe *p, uint64_t now_mono_ns, struct cpu_bucket_reading **out)
+{
+	struct readings r = { 0 };
+	struct listed_thread *threads = NULL;
+	int nthreads, rc;
+
+	*out = NULL;
+	rc = list_buckets(p, &r);
+	if (!rc) {
+		nthreads = list_threads(p, &r, &threads);
+		rc = nthreads < 0 ? nthreads : read_buckets(p, now_mono_ns, &r, threads, (size_t)nthreads);
+	}
+	if (!rc)
+		rc = hold_monotonic(p, &r);
+	free(threads);
+	if (rc) {
+		free(r.v);
+		return rc;
+	}
+	/* An empty result is still a valid allocation for the caller to free. */
+	*out = r.v ? r.v : calloc(1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	return (int)r.n;
+}
