@@ -2,10 +2,12 @@
 /* CPU accounting of VM threads from the scheduler tracepoints.
  *
  * Each watched thread (threads map, filled by the loader and, for new threads
- * of watched processes, by sched_wakeup_new) carries two timestamps: when it
- * last got on a CPU, and when it last became runnable. Every transition closes
- * the open interval into the per-CPU counters of the thread's (VM slot, vCPU)
- * bucket. Threads that are not watched cost one hash lookup per event. */
+ * of watched processes, by sched_wakeup_new) remembers how much of its own
+ * scheduler counters has been added to its (VM slot, vCPU) bucket. When it
+ * leaves a CPU, the growth since then is folded into the bucket's per-CPU
+ * counters. A context switch the tracepoint never reported only delays that
+ * fold to the next one; nothing is lost. Threads that are not watched cost
+ * one hash lookup per event. See cpu_sched.h. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -57,6 +59,22 @@ static __always_inline long task_state(struct task_struct *task)
 	return BPF_CORE_READ(task, __state);
 }
 
+/* sched_info exists only with CONFIG_SCHED_INFO; without it there is no
+ * run-queue wait to report, and the loader says so. */
+static __always_inline __u64 task_run_delay(const struct task_struct *task)
+{
+	if (bpf_core_field_exists(task->sched_info))
+		return task->sched_info.run_delay;
+	return 0;
+}
+
+static __always_inline __u64 task_pcount(const struct task_struct *task)
+{
+	if (bpf_core_field_exists(task->sched_info))
+		return task->sched_info.pcount;
+	return 0;
+}
+
 /* This CPU's counters of the thread's bucket, created on first use. */
 static __always_inline struct vigil_cpu_counters *bucket_of(const struct vigil_thread *t)
 {
@@ -72,27 +90,43 @@ static __always_inline struct vigil_cpu_counters *bucket_of(const struct vigil_t
 	return bpf_map_lookup_elem(&cpu_totals, &key);
 }
 
-/* Becoming runnable. A wakeup can reach a thread that is still on CPU (it was
- * woken before it got to sleep); that is not waiting. */
-static __always_inline void mark_queued(struct vigil_thread *t, __u64 now)
+/* The growth of a cumulative counter since *seen, which then moves up. A
+ * counter below *seen (a baseline the loader read a moment late) adds
+ * nothing until it has caught up. */
+static __always_inline __u64 advance(__u64 *seen, __u64 now)
 {
-	if (!t->queued_since && !t->running_since)
-		t->queued_since = now;
+	__u64 grown;
+
+	if (now <= *seen)
+		return 0;
+	grown = now - *seen;
+	*seen = now;
+	return grown;
 }
 
+/* Adds to the bucket what the task's counters gained since the last fold. */
+static __always_inline void fold(struct vigil_thread *t, const struct task_struct *task)
+{
+	struct vigil_cpu_counters *c = bucket_of(t);
+
+	if (!c)
+		return;
+	c->on_cpu_ns += advance(&t->seen_exec_ns, task->se.sum_exec_runtime);
+	c->wait_ns += advance(&t->seen_delay_ns, task_run_delay(task));
+	c->nr_preempted += advance(&t->seen_nivcsw, task->nivcsw);
+}
+
+/* At sched_switch the scheduler has already charged prev's slice to
+ * sum_exec_runtime and counted the switch in nivcsw or nvcsw. */
 static __always_inline void switch_out(struct task_struct *prev, bool preempt, __u64 now)
 {
 	__u32 tid = prev->pid;
 	struct vigil_thread *t = bpf_map_lookup_elem(&threads, &tid);
-	struct vigil_cpu_counters *c;
 	long state;
 
 	if (!t)
 		return;
-	c = bucket_of(t);
-	if (c && t->running_since)
-		c->on_cpu_ns += now - t->running_since;
-	t->running_since = 0;
+	fold(t, prev);
 
 	/* The last switch of an exiting thread: nothing will remove the entry
 	 * later, and its tid may be reused by an unrelated task. */
@@ -101,32 +135,24 @@ static __always_inline void switch_out(struct task_struct *prev, bool preempt, _
 		bpf_map_delete_elem(&threads, &tid);
 		return;
 	}
-	/* Same rule as the kernel's nivcsw: preempted, or yielded while
-	 * runnable. Either way the thread stays on the run queue. */
+	/* Preempted, or yielded while runnable: it waits on a run queue. */
 	if (preempt || state == TASK_RUNNING) {
 		t->queued_since = now;
-		if (c)
-			c->nr_preempted++;
+		t->queued_pcount = task_pcount(prev);
 	} else {
 		t->queued_since = 0;
 	}
 }
 
-static __always_inline void switch_in(struct task_struct *next, __u64 now)
+/* The wait that ends here reaches run_delay just after the tracepoint; it
+ * is folded at the thread's next switch-out, or read by the loader. */
+static __always_inline void switch_in(struct task_struct *next)
 {
 	__u32 tid = next->pid;
 	struct vigil_thread *t = bpf_map_lookup_elem(&threads, &tid);
-	struct vigil_cpu_counters *c;
 
-	if (!t)
-		return;
-	if (t->queued_since) {
-		c = bucket_of(t);
-		if (c)
-			c->wait_ns += now - t->queued_since;
+	if (t)
 		t->queued_since = 0;
-	}
-	t->running_since = now;
 }
 
 /* The fourth argument (prev_state) only exists since 5.18; the state is read
@@ -134,12 +160,19 @@ static __always_inline void switch_in(struct task_struct *next, __u64 now)
 SEC("tp_btf/sched_switch")
 int BPF_PROG(vigil_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	/* One clock read for both sides: prev's slice ends where next's begins. */
-	__u64 now = bpf_ktime_get_ns();
-
-	switch_out(prev, preempt, now);
-	switch_in(next, now);
+	switch_out(prev, preempt, bpf_ktime_get_ns());
+	switch_in(next);
 	return 0;
+}
+
+/* Becoming runnable. A wakeup can reach a thread that is still on its CPU
+ * (woken before it got to sleep); that is not waiting. */
+static __always_inline void mark_queued(struct vigil_thread *t, const struct task_struct *p, __u64 now)
+{
+	if (t->queued_since || p->on_cpu)
+		return;
+	t->queued_since = now;
+	t->queued_pcount = task_pcount(p);
 }
 
 SEC("tp_btf/sched_wakeup")
@@ -149,29 +182,31 @@ int BPF_PROG(vigil_sched_wakeup, struct task_struct *p)
 	struct vigil_thread *t = bpf_map_lookup_elem(&threads, &tid);
 
 	if (t)
-		mark_queued(t, bpf_ktime_get_ns());
+		mark_queued(t, p, bpf_ktime_get_ns());
 	return 0;
 }
 
 /* A new thread of a watched process is counted from its first wakeup as a
- * non-vCPU thread; the loader reassigns it once it knows it is a vCPU. */
+ * non-vCPU thread; the loader reassigns it once it knows it is a vCPU. Its
+ * scheduler counters start at zero, and so does what has been seen of them. */
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(vigil_sched_wakeup_new, struct task_struct *p)
 {
 	__u32 tid = p->pid, tgid = p->tgid;
-	__u64 now = bpf_ktime_get_ns();
 	struct vigil_thread *t = bpf_map_lookup_elem(&threads, &tid);
-	struct vigil_thread fresh = { .vcpu = VIGIL_VCPU_NONE, .queued_since = now };
+	struct vigil_thread fresh = { .vcpu = VIGIL_VCPU_NONE };
 	__u32 *slot;
 
 	if (t) {
-		mark_queued(t, now);
+		mark_queued(t, p, bpf_ktime_get_ns());
 		return 0;
 	}
 	slot = bpf_map_lookup_elem(&processes, &tgid);
 	if (!slot)
 		return 0;
 	fresh.vm_slot = *slot;
+	fresh.queued_since = bpf_ktime_get_ns();
+	fresh.queued_pcount = task_pcount(p);
 	bpf_map_update_elem(&threads, &tid, &fresh, BPF_NOEXIST);
 	return 0;
 }

@@ -2,8 +2,14 @@
  *
  * The probe tells the kernel which threads belong to which VM (a "slot") and
  * which vCPU each thread runs. The kernel side accumulates, per slot and per
- * vCPU, on-CPU time and run-queue wait time in per-CPU counters, so that the
- * hot path never contends on a shared cache line. */
+ * vCPU, on-CPU time, run-queue wait time and involuntary switches in per-CPU
+ * counters, so that the hot path never contends on a shared cache line.
+ *
+ * The figures are the scheduler's own per-task counters (se.sum_exec_runtime,
+ * sched_info.run_delay, nivcsw), folded into the buckets whenever a watched
+ * thread leaves a CPU. Pairing switch-in and switch-out timestamps instead
+ * would lose a whole slice whenever one tracepoint call is missing, and some
+ * kernels do not report every context switch to sched_switch. */
 #ifndef VIGIL_CPU_SCHED_H
 #define VIGIL_CPU_SCHED_H
 
@@ -15,9 +21,17 @@
 /* threads map value, keyed by thread id (kernel pid). */
 struct vigil_thread {
 	__u32 vm_slot;
-	__s32 vcpu;           /* vCPU index, or VIGIL_VCPU_NONE */
-	__u64 running_since;  /* ktime of the switch-in while on CPU, else 0 */
-	__u64 queued_since;   /* ktime of wakeup or preemption while runnable, else 0 */
+	__s32 vcpu;             /* vCPU index, or VIGIL_VCPU_NONE */
+	/* The task's counters as far as they are in the buckets already. */
+	__u64 seen_exec_ns;     /* se.sum_exec_runtime */
+	__u64 seen_delay_ns;    /* sched_info.run_delay */
+	__u64 seen_nivcsw;      /* nivcsw */
+	/* A wait in progress, which run_delay only counts once it ends: the
+	 * ktime of the wakeup or preemption, and sched_info.pcount then. The
+	 * wait is over once pcount has moved on (the thread got a CPU), even
+	 * if no event said so. 0 when not waiting. */
+	__u64 queued_since;
+	__u64 queued_pcount;
 };
 
 /* cpu_totals map key: one bucket per VM slot and vCPU (or VIGIL_VCPU_NONE). */

@@ -68,6 +68,20 @@ proc_cpu_ms() {
 	awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000 / hz }' "/proc/$1/stat"
 }
 
+# On-CPU and run-queue wait ms of one thread, from the scheduler's schedstat.
+thread_sched_ms() { # PID TID -> "ON_CPU_MS WAIT_MS"
+	awk '{ printf "%.3f %.3f\n", $1 / 1e6, $2 / 1e6 }' "/proc/$1/task/$2/schedstat"
+}
+
+# Thread id of the thread of PID named NAME.
+thread_named() { # PID NAME
+	local t
+	for t in /proc/$1/task/*; do
+		[ "$(cat "$t/comm" 2>/dev/null)" = "$2" ] && { basename "$t"; return 0; }
+	done
+	return 1
+}
+
 start_collector() { # DB URL
 	"$BIN/vigil-collector" --db "$1" --listen "$2" >> "$WORK/collector.log" 2>&1 &
 	COLLECTOR_PID=$!
@@ -77,8 +91,8 @@ start_collector() { # DB URL
 
 # Time-weighted mean of a VM's metric over [T0, T1] ms, from the database.
 stored_mean() { # DB VM METRIC TAGS T0 T1
-	sqlite3 "$1" "SELECT sum(value * (min(t_end, $6) - max(t_start, $5))) * 1.0 /
-	                     sum(min(t_end, $6) - max(t_start, $5))
+	sqlite3 "$1" "SELECT round(sum(value * (min(t_end, $6) - max(t_start, $5))) * 1.0 /
+	                           sum(min(t_end, $6) - max(t_start, $5)), 2)
 	                FROM interval_rows
 	               WHERE vm = '$2' AND metric = '$3' AND tags = '$4'
 	                 AND t_end > $5 AND t_start < $6"

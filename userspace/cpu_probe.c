@@ -104,16 +104,56 @@ int cpu_probe_watch_process(struct cpu_probe *p, pid_t tgid, uint32_t vm_slot)
 	return 0;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
+/* The scheduler's own counters of a thread, as /proc shows them. */
+struct task_sched {
+	uint64_t exec_ns;  /* se.sum_exec_runtime, up to the last tick if running */
+	uint64_t delay_ns; /* sched_info.run_delay */
+	uint64_t pcount;   /* sched_info.pcount: times it got a CPU */
+};
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+/* /proc/TID/schedstat: "exec_ns run_delay_ns pcount". /proc/TID resolves any
+ * thread id, not only process ids. Returns -ESRCH if the thread is gone. */
+static int read_task_sched(pid_t tid, struct task_sched *out)
+{
+	unsigned long long exec_ns, delay_ns, pcount;
+	char path[40];
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -ESRCH;
+	n = fscanf(f, "%llu %llu %llu", &exec_ns, &delay_ns, &pcount);
+	fclose(f);
+	if (n != 3)
+		return -ESRCH;
+	*out = (struct task_sched){ exec_ns, delay_ns, pcount };
+	return 0;
+}
+
+/* nonvoluntary_ctxt_switches of /proc/TID/status, or 0 if unreadable. */
+static uint64_t read_nivcsw(pid_t tid)
+{
+	static const char field[] = "nonvoluntary_ctxt_switches:";
+	unsigned long long n = 0;
+	char path[40], line[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, field, sizeof(field) - 1) == 0 &&
+		    sscanf(line + sizeof(field) - 1, "%llu", &n) == 1)
+			break;
+	fclose(f);
+	return n;
 }
 
 /* The state letter of /proc/TID/stat ('R', 'S', 'Z', ...), or 0 if there is
- * no such thread. /proc/TID resolves any thread id, not only process ids. */
+ * no such thread. */
 static char thread_state(pid_t tid)
 {
 	char path[32], buf[256];
@@ -148,8 +188,9 @@ static int reassign_thread(struct cpu_probe *p, __u32 tid, uint32_t vm_slot, int
 
 	if (bpf_map_lookup_elem(p->threads_fd, &tid, &t))
 		return -errno;
-	/* Rewriting an entry can lose an update the kernel makes at that very
-	 * moment, so an unchanged entry is left alone. */
+	/* Rewriting an entry can undo a fold the kernel makes at that very
+	 * moment (that slice would then count twice), so an unchanged entry is
+	 * left alone; a vCPU thread is renamed once, just after it starts. */
 	if (t.vm_slot == vm_slot && t.vcpu == vcpu)
 		return 0;
 	t.vm_slot = vm_slot;
@@ -159,21 +200,19 @@ static int reassign_thread(struct cpu_probe *p, __u32 tid, uint32_t vm_slot, int
 	return 0;
 }
 
-/* A thread on a CPU now is counted from now: waiting for its next switch-in
- * would never count a thread that does not leave its CPU, such as a busy vCPU
- * pinned to an otherwise idle core. 'R' also covers a thread waiting on a run
- * queue; that wait shows as on-CPU time only until its switch-in resets the
- * timestamp. Returns -EEXIST if the thread has an entry already. */
+/* A thread is counted from now: what its scheduler counters hold already is
+ * marked as seen. Returns -EEXIST if the thread has an entry already. */
 static int insert_thread(struct cpu_probe *p, pid_t tid, uint32_t vm_slot, int32_t vcpu)
 {
 	struct vigil_thread fresh = { .vm_slot = vm_slot, .vcpu = vcpu };
 	__u32 key = (__u32)tid;
-	char state = thread_state(tid);
+	struct task_sched now;
 
-	if (!thread_alive(state))
+	if (!thread_alive(thread_state(tid)) || read_task_sched(tid, &now) < 0)
 		return -ESRCH;
-	if (state == 'R')
-		fresh.running_since = mono_ns();
+	fresh.seen_exec_ns = now.exec_ns;
+	fresh.seen_delay_ns = now.delay_ns;
+	fresh.seen_nivcsw = read_nivcsw(tid);
 	if (bpf_map_update_elem(p->threads_fd, &key, &fresh, BPF_NOEXIST))
 		return -errno;
 	/* The kernel drops an entry at its thread's last context switch; a
@@ -509,21 +548,35 @@ static int read_totals(struct cpu_probe *p, const struct vigil_bucket_key *key,
 	return 0;
 }
 
-/* Adds the intervals of t still open at now: the kernel counts an interval
- * only when it ends. */
-static void add_open_intervals(struct cpu_bucket_reading *out, const struct vigil_thread *t, uint64_t now)
+/* Adds what the thread's scheduler counters gained since the kernel last
+ * folded them: the slice running now, and any fold a missed context switch
+ * has put off. A wait still in progress is not in run_delay yet; it is the
+ * time since the wakeup or preemption, as long as the thread has not got a
+ * CPU since (pcount unchanged). */
+static void add_unfolded(struct cpu_bucket_reading *out, __u32 tid, const struct vigil_thread *t, uint64_t now)
 {
-	if (t->running_since && t->running_since < now)
-		out->on_cpu_ns += now - t->running_since;
-	if (t->queued_since && t->queued_since < now)
+	struct task_sched cur;
+
+	if (read_task_sched((pid_t)tid, &cur) < 0)
+		return; /* exited: its last switch folded everything */
+	if (cur.exec_ns > t->seen_exec_ns)
+		out->on_cpu_ns += cur.exec_ns - t->seen_exec_ns;
+	if (cur.delay_ns > t->seen_delay_ns)
+		out->wait_ns += cur.delay_ns - t->seen_delay_ns;
+	if (t->queued_since && t->queued_since < now && cur.pcount == t->queued_pcount)
 		out->wait_ns += now - t->queued_since;
 }
 
-/* Reads one bucket: its totals plus its threads' open intervals. An interval
- * that closed between the two reads would be in neither (and a long one is
- * likely to close while the reader is itself preempted), so the threads are
- * read before and after the totals and the read is repeated until none of
- * them changed state. before has room for n threads. */
+static bool same_fold(const struct vigil_thread *a, const struct vigil_thread *b)
+{
+	return a->seen_exec_ns == b->seen_exec_ns && a->seen_delay_ns == b->seen_delay_ns &&
+	       a->seen_nivcsw == b->seen_nivcsw && a->queued_since == b->queued_since;
+}
+
+/* Reads one bucket: its totals plus what its threads have not folded yet. A
+ * fold between the two reads would count in both or neither, so the threads
+ * are read before and after the totals and the read is repeated until none
+ * of them was folded in between. before has room for n threads. */
 static int read_bucket(struct cpu_probe *p, uint64_t now, const struct listed_thread *threads, size_t n,
 		       struct vigil_cpu_counters *percpu, struct vigil_thread *before,
 		       struct cpu_bucket_reading *out)
@@ -543,11 +596,10 @@ static int read_bucket(struct cpu_probe *p, uint64_t now, const struct listed_th
 			struct vigil_thread after;
 
 			read_thread(p, threads[i].tid, &after);
-			stable = stable && after.running_since == before[i].running_since &&
-				 after.queued_since == before[i].queued_since;
-			/* Skipped if reassigned meanwhile: its intervals belong elsewhere. */
+			stable = stable && same_fold(&after, &before[i]);
+			/* Skipped if reassigned meanwhile: its time belongs elsewhere. */
 			if (after.vm_slot == key.vm_slot && after.vcpu == key.vcpu)
-				add_open_intervals(out, &after, now);
+				add_unfolded(out, threads[i].tid, &after, now);
 		}
 		/* Unstable after several tries means threads that switch
 		 * very often, so what a read may miss is short; the next

@@ -27,17 +27,9 @@ sleep 4
 check "batches sampled before the collector started are delivered" [ "$(sqlite3 "$DB" \
 	"SELECT min(t_start) < $((collector_start - 1500)) AND min(t_start) >= $probe_start FROM interval_rows WHERE vm='busy'")" = 1 ]
 
-field() { jq -r --arg vm "$1" ".vms[] | select(.vm == \$vm) | .$2" "$WORK/status.json"; }
-# status shows the latest interval only; because of the known on-CPU
-# under-count (docs/known-issues.md) a single interval can read low, so up
-# to five consecutive readings are tried and each low one is printed.
-for try in 1 2 3 4 5; do
-	"$BIN/vigilctl" --collector "$URL" status --json > "$WORK/status.json"
-	awk -v v="$(field busy cpu_used_pct)" 'BEGIN { exit !(v > 50) }' && break
-	echo "  status reading $try: busy at $(field busy cpu_used_pct)%, reading again"
-	sleep 1
-done
+"$BIN/vigilctl" --collector "$URL" status --json > "$WORK/status.json"
 "$BIN/vigilctl" --collector "$URL" status
+field() { jq -r --arg vm "$1" ".vms[] | select(.vm == \$vm) | .$2" "$WORK/status.json"; }
 check "status --json lists both targets" [ "$(jq '.vms | length' "$WORK/status.json")" = 2 ]
 # Plausible, not exact: cpu_accuracy.sh holds the figures to 3 points.
 check "busy target has plausible CPU % (50-105)" \
