@@ -2,7 +2,8 @@
 #   make            build the BPF objects, skeletons and build/bin/{vigil-probe,vigil-collector,vigilctl}
 #   make deps       install the Debian packages needed (apt-get, idempotent)
 #   make test       unit tests (ASan/UBSan) and integration tests; needs root
-#   make demo       run the collector and a probe on this host, show vigilctl status
+#   make demo       boot two tiny VMs, run the collector and a probe, show vigilctl status
+#   make guest      build the tiny test guest (Debian kernel + busybox initramfs)
 #   make vmlinux    regenerate vmlinux/vmlinux.h from the running kernel's BTF
 #   make clean
 
@@ -56,7 +57,7 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 HELPER_SRC := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(HELPER_SRC))
 
-.PHONY: all deps test test-unit test-integration demo vmlinux clean
+.PHONY: all deps test test-unit test-integration demo guest vmlinux clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -135,15 +136,25 @@ $(BUILD)/tests/%: tests/helpers/%.c
 	@echo '  CC      $@'
 	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< -lpthread
 
+# --- tiny guest for VM tests and the demo ---------------------------------------
+GUEST := $(BUILD)/guest
+$(GUEST)/burn: tests/helpers/burn.c
+	@mkdir -p $(dir $@)
+	@echo '  CC      $@ (static, runs in the guest)'
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -static -o $@ $< -lpthread
+
+guest: $(GUEST)/burn
+	@bash scripts/vm/build-guest.sh $(GUEST) $(GUEST)/burn
+
 test-unit: $(UNIT_BINS)
 test-integration: $(BINS) $(HELPER_BINS)
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(HELPER_BINS)
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(HELPER_BINS) guest
 	@bash tests/run.sh
 
 demo: deps
-	@$(MAKE) --no-print-directory all $(HELPER_BINS)
+	@$(MAKE) --no-print-directory all $(HELPER_BINS) guest
 	@bash scripts/demo.sh $(DEMO_ARGS)
 
 clean:

@@ -11,6 +11,7 @@ PACKAGES=(
   libjson-c-dev libvirt-dev libvirt-clients
   libcmocka-dev libclang-rt-14-dev
   procps iproute2
+  libvirt-daemon-system qemu-system-x86 qemu-utils busybox-static cpio
 )
 
 missing=()

@@ -376,6 +376,28 @@ int proc_cgroup_path(pid_t pid, char *buf, size_t len)
 	return rc;
 }
 
+/* libvirt splits a domain's cgroup into emulator/, vcpuN/ and iothreadN/
+ * children, and QEMU's main thread sits in emulator/. The VM's own cgroup, the
+ * one whose figures libvirt reports, is the parent. */
+void domain_cgroup_from_thread_cgroup(char *path)
+{
+	char *last = strrchr(path, '/');
+	const char *name, *digits = NULL;
+
+	if (!last || last == path)
+		return;
+	name = last + 1;
+	if (strncmp(name, "vcpu", 4) == 0)
+		digits = name + 4;
+	else if (strncmp(name, "iothread", 8) == 0)
+		digits = name + 8;
+	else if (strcmp(name, "emulator") != 0)
+		return;
+	if (digits && (!*digits || strspn(digits, "0123456789") != strlen(digits)))
+		return;
+	*last = '\0';
+}
+
 /* ------------------------------------------------------------------------ */
 /* --pid targets                                                            */
 /* ------------------------------------------------------------------------ */
@@ -574,6 +596,7 @@ static int describe_domain(virDomainPtr dom, struct vm_target *t)
 		snprintf(t->state, sizeof(t->state), "%s", domain_state_name(state));
 		if (proc_cgroup_path(t->pid, t->cgroup, sizeof(t->cgroup)) < 0)
 			t->cgroup[0] = '\0';
+		domain_cgroup_from_thread_cgroup(t->cgroup);
 	} else {
 		t->pid = 0;
 		snprintf(t->state, sizeof(t->state), "no-process");

@@ -52,6 +52,11 @@ int proc_list_threads(pid_t pid, struct thread_info **out);
  * -ENODATA: no usable line, -ENAMETOOLONG: buf too small). */
 int proc_cgroup_path(pid_t pid, char *buf, size_t len);
 
+/* Turns the cgroup of a libvirt domain's QEMU thread (".../emulator",
+ * ".../vcpuN", ".../iothreadN") into the domain's own cgroup, in place.
+ * Other paths are left alone. */
+void domain_cgroup_from_thread_cgroup(char *path);
+
 /* A stable UUID for a --pid target, derived from the host and target names,
  * so the same NAME keeps its history across probe restarts. */
 void pid_target_uuid(const char *host, const char *name, char out[VM_UUID_LEN + 1]);

@@ -578,6 +578,30 @@ static void test_discovery_stop_with_hung_libvirt(void **state)
 	assert_int_equal(threads_now, threads_before);
 }
 
+static void check_domain_cgroup(const char *in, const char *want)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s", in);
+	domain_cgroup_from_thread_cgroup(path);
+	assert_string_equal(path, want);
+}
+
+static void test_domain_cgroup_from_thread_cgroup(void **state)
+{
+	(void)state;
+	check_domain_cgroup("/machine/qemu-1-a.libvirt-qemu/emulator", "/machine/qemu-1-a.libvirt-qemu");
+	check_domain_cgroup("/machine.slice/machine-qemu\\x2d1\\x2da.scope/libvirt/vcpu12",
+			    "/machine.slice/machine-qemu\\x2d1\\x2da.scope/libvirt");
+	check_domain_cgroup("/machine/qemu-1-a.libvirt-qemu/iothread1", "/machine/qemu-1-a.libvirt-qemu");
+	/* Not one of libvirt's thread groups: unchanged. */
+	check_domain_cgroup("/machine/qemu-1-a.libvirt-qemu", "/machine/qemu-1-a.libvirt-qemu");
+	check_domain_cgroup("/machine/vcpu", "/machine/vcpu");
+	check_domain_cgroup("/machine/vcpu1x", "/machine/vcpu1x");
+	check_domain_cgroup("/emulator", "/emulator");
+	check_domain_cgroup("", "");
+}
+
 int main(void)
 {
 	log_init("test_discovery", LOG_LVL_INFO);
@@ -601,6 +625,7 @@ int main(void)
 		cmocka_unit_test(test_libvirt_prefers_pid_file),
 		cmocka_unit_test(test_discovery_test_driver),
 		cmocka_unit_test(test_discovery_stop_is_prompt),
+		cmocka_unit_test(test_domain_cgroup_from_thread_cgroup),
 		cmocka_unit_test(test_discovery_without_libvirt),
 		cmocka_unit_test(test_discovery_bad_uri),
 		cmocka_unit_test(test_discovery_stop_with_hung_libvirt),

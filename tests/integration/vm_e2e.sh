@@ -1,0 +1,86 @@
+# Real libvirt VMs, end to end: two TCG guests with different CPU loads are
+# found through libvirt, their CPU is stored within 3 points of libvirt's own
+# cpu.time, a third VM started mid-run appears within 2 intervals, and a
+# destroyed VM stops being sampled with its intervals closed.
+source "$(dirname "$0")/../lib.sh"
+source "$ROOT/scripts/vm/lib.sh"
+
+DB=$WORK/vigil.db
+URL=tcp://127.0.0.1:17453
+WINDOW=6
+PREFIX=vigil-test-$$-
+VM_A=${PREFIX}a VM_B=${PREFIX}b VM_C=${PREFIX}c
+
+vm_cleanup() {
+	vm_destroy_prefixed "$PREFIX"
+	cleanup
+	vm_stop_libvirtd
+	vm_remove_workdir
+}
+trap vm_cleanup EXIT
+
+if [ ! -s "$ROOT/build/guest/initrd.img" ]; then
+	check "test guest is built (make guest)" false
+	exit 0
+fi
+vm_setup_workdir "$ROOT/build/guest" || { check "VM work directory" false; exit 0; }
+check "libvirtd reachable (started if needed)" vm_ensure_libvirtd || exit 0
+
+check "VM $VM_A (60% CPU) starts" vm_start "$VM_A" 60
+check "VM $VM_B (20% CPU) starts" vm_start "$VM_B" 20
+check "both guests boot" eval "vm_wait_booted $VM_A 60 && vm_wait_booted $VM_B 60"
+
+start_collector "$DB" "$URL" || { check "collector starts" false; exit 0; }
+"$BIN/vigil-probe" --collector "$URL" --rediscover 1 >> "$WORK/probe.log" 2>&1 &
+PROBE=$!; started $PROBE
+
+rows_of() { sqlite3 "$DB" "SELECT count(*) FROM interval_rows WHERE vm='$1'" 2>/dev/null || echo 0; }
+check "probe finds both libvirt domains" \
+	wait_for "[ \$(rows_of $VM_A) -gt 0 ] && [ \$(rows_of $VM_B) -gt 0 ]" 15
+sleep 1
+
+# CPU against libvirt's cpu.time (the domain cgroup's usage) over one window.
+t0=$(now_ms); a0=$(vm_cpu_time_ns "$VM_A"); b0=$(vm_cpu_time_ns "$VM_B")
+sleep $WINDOW
+t1=$(now_ms); a1=$(vm_cpu_time_ns "$VM_A"); b1=$(vm_cpu_time_ns "$VM_B")
+sleep 2.5 # the window's last interval is shipped and committed
+share() { awk -v a="$1" -v b="$2" -v t=$((t1 - t0)) 'BEGIN { printf "%.2f", (b - a) / 1e6 * 100 / t }'; }
+a_virt=$(share "$a0" "$a1"); b_virt=$(share "$b0" "$b1")
+a_db=$(stored_mean "$DB" "$VM_A" cpu.used_pct "" $t0 $t1)
+b_db=$(stored_mean "$DB" "$VM_B" cpu.used_pct "" $t0 $t1)
+echo "  $VM_A: libvirt cpu.time ${a_virt}%  stored ${a_db}%"
+echo "  $VM_B: libvirt cpu.time ${b_virt}%  stored ${b_db}%"
+within3() { [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; exit !(d < 3 && d > -3) }'; }
+check "VM A CPU % within 3 points of libvirt's cpu.time" within3 "$a_virt" "$a_db"
+check "VM B CPU % within 3 points of libvirt's cpu.time" within3 "$b_virt" "$b_db"
+check "the busier guest measures busier" cmp "${a_db:-0}" '>' "${b_db:-0}"
+check "per-vCPU series stored for a libvirt VM" \
+	[ "$(sqlite3 "$DB" "SELECT count(*) FROM interval_rows WHERE vm='$VM_A' AND tags='vcpu=0'")" -gt 0 ]
+check "the VM's cgroup is the domain's, not its emulator thread's" \
+	grep -q "vm $VM_A .*cgroup [^ ]*libvirt-qemu\$\|vm $VM_A .*cgroup [^ ]*scope\$" "$WORK/probe.log"
+
+# A VM started mid-run: listed within 2 intervals of libvirt reporting it.
+vm_start "$VM_C" 10
+started_ms=$(now_ms)
+wait_for "[ \$(rows_of $VM_C) -gt 0 ]" 10
+first_ms=$(sqlite3 "$DB" "SELECT min(t_end) FROM interval_rows WHERE vm='$VM_C'")
+echo "  $VM_C: first interval ends $(( ${first_ms:-0} - started_ms )) ms after it started"
+check "a VM started mid-run is sampled within 2 intervals" \
+	[ -n "$first_ms" ] && [ $((first_ms - started_ms)) -le 2000 ]
+
+# A destroyed VM: no more samples; its rows end at or before the destroy.
+vm_destroy "$VM_B"
+destroyed_ms=$(now_ms)
+sleep 4
+last_ms=$(sqlite3 "$DB" "SELECT max(t_end) FROM interval_rows WHERE vm='$VM_B'")
+echo "  $VM_B: last interval ends $(( ${last_ms:-0} - destroyed_ms )) ms after the destroy"
+check "a destroyed VM's intervals stop within 2 intervals" \
+	[ -n "$last_ms" ] && [ $((last_ms - destroyed_ms)) -le 2000 ]
+"$BIN/vigilctl" --collector "$URL" status --json > "$WORK/status.json"
+"$BIN/vigilctl" --collector "$URL" status
+check "status shows the destroyed VM as gone" \
+	[ "$(jq -r --arg vm "$VM_B" '.vms[] | select(.vm == $vm) | .state' "$WORK/status.json")" = gone ]
+check "status still shows the running VMs as running" \
+	[ "$(jq -r --arg vm "$VM_A" '.vms[] | select(.vm == $vm) | .state' "$WORK/status.json")" = running ]
+check "the destroyed VM's history is kept" [ "$(rows_of "$VM_B")" -gt 0 ]
+check "probe kept running" kill -0 $PROBE
