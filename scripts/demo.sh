@@ -90,7 +90,7 @@ fi
 
 "$BIN/vigil-collector" --db "$WORK/vigil.db" --listen "$URL" > "$WORK/collector.log" 2>&1 &
 PIDS+=($!)
-"$BIN/vigil-probe" --collector "$URL" --libvirt "$LIBVIRT" --rediscover 1 \
+"$BIN/vigil-probe" --collector "$URL" --libvirt "$LIBVIRT" \
 	"${EXTRA[@]}" > "$WORK/probe.log" 2>&1 &
 PIDS+=($!)
 

@@ -681,10 +681,14 @@ struct discovery {
 	bool thread_started;
 	bool have_listing;              /* a listing has succeeded at least once */
 	bool have_attempted;            /* a listing has been tried, with any outcome */
+	bool relist;                    /* a domain event asks for a listing now */
+	bool events_done;
+	bool events_started;
 	struct vm_list latest;
 	char *uri;                      /* NULL: libvirt disabled */
 	unsigned refresh_ms;
 	pthread_t thread;
+	pthread_t events_thread;
 };
 
 static void discovery_free(struct discovery *d)
@@ -721,14 +725,16 @@ static struct timespec monotonic_after_ms(unsigned ms)
 	return ts;
 }
 
-/* Sleeps for one refresh period or until discovery_stop(). Returns false
- * when the thread should end. */
+/* Sleeps for one refresh period, until a domain event asks for a listing, or
+ * until discovery_stop(). Returns false when the thread should end. */
 static bool wait_for_next_round(struct discovery *d)
 {
 	struct timespec deadline = monotonic_after_ms(d->refresh_ms);
 	pthread_mutex_lock(&d->lock);
-	while (!d->stop && pthread_cond_timedwait(&d->wake, &d->lock, &deadline) != ETIMEDOUT)
+	while (!d->stop && !d->relist &&
+	       pthread_cond_timedwait(&d->wake, &d->lock, &deadline) != ETIMEDOUT)
 		;
+	d->relist = false;
 	bool keep_going = !d->stop;
 	pthread_mutex_unlock(&d->lock);
 	return keep_going;
@@ -813,6 +819,112 @@ static void *discovery_thread(void *arg)
 	return NULL;
 }
 
+/* --- domain events --------------------------------------------------------
+ * A second thread keeps its own read-only connection and turns every
+ * lifecycle event (started, stopped, crashed, rebooted, defined, undefined,
+ * migrated, ...) into an immediate listing, so a new VM is sampled from the
+ * next interval instead of the next refresh. Listing stays in the discovery
+ * thread; the event thread only sets a flag, so a slow listing never delays
+ * the events and a lost connection only falls back to the refresh period. */
+
+/* How often virEventRunDefaultImpl() returns, so a stop is seen. */
+#define EVENT_TICK_MS 250
+#define EVENT_RECONNECT_MS 2000
+
+static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
+{
+	struct discovery *d = opaque;
+
+	(void)conn;
+	log_debug("libvirt event: domain %s, event %d/%d", virDomainGetName(dom), event, detail);
+	pthread_mutex_lock(&d->lock);
+	d->relist = true;
+	pthread_cond_broadcast(&d->wake);
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+static void on_tick(int timer, void *opaque)
+{
+	(void)timer;
+	(void)opaque;
+}
+
+/* Sleeps up to ms, or until discovery_stop(). */
+static void events_pause(struct discovery *d, unsigned ms)
+{
+	struct timespec deadline = monotonic_after_ms(ms);
+	pthread_mutex_lock(&d->lock);
+	while (!d->stop && pthread_cond_timedwait(&d->wake, &d->lock, &deadline) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&d->lock);
+}
+
+static virConnectPtr events_connect(struct discovery *d, int *callback)
+{
+	virConnectPtr conn = virConnectOpenReadOnly(d->uri);
+
+	if (!conn)
+		return NULL;
+	*callback = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+						     VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), d, NULL);
+	if (*callback < 0) {
+		log_warn("libvirt at %s: cannot subscribe to domain events (%s); new VMs are "
+			 "found every %u ms", d->uri, virGetLastErrorMessage(), d->refresh_ms);
+		virConnectClose(conn);
+		return NULL;
+	}
+	/* Notices a dead daemon within seconds, so the thread reconnects. */
+	virConnectSetKeepAlive(conn, 5, 3);
+	/* A reconnect may have missed events: list once. */
+	pthread_mutex_lock(&d->lock);
+	d->relist = true;
+	pthread_cond_broadcast(&d->wake);
+	pthread_mutex_unlock(&d->lock);
+	return conn;
+}
+
+static void events_disconnect(virConnectPtr conn, int callback)
+{
+	if (!conn)
+		return;
+	if (callback >= 0)
+		virConnectDomainEventDeregisterAny(conn, callback);
+	virConnectClose(conn);
+}
+
+static void *events_thread(void *arg)
+{
+	struct discovery *d = arg;
+	virConnectPtr conn = NULL;
+	int callback = -1;
+	int timer = virEventAddTimeout(EVENT_TICK_MS, on_tick, NULL, NULL);
+
+	while (timer >= 0 && !stop_requested(d)) {
+		if (!conn && !(conn = events_connect(d, &callback))) {
+			events_pause(d, EVENT_RECONNECT_MS);
+			continue;
+		}
+		if (virEventRunDefaultImpl() < 0 || virConnectIsAlive(conn) != 1) {
+			events_disconnect(conn, callback);
+			conn = NULL;
+			callback = -1;
+		}
+	}
+	events_disconnect(conn, callback);
+	if (timer >= 0)
+		virEventRemoveTimeout(timer);
+
+	pthread_mutex_lock(&d->lock);
+	d->events_done = true;
+	pthread_cond_broadcast(&d->finished);
+	bool last = --d->refs == 0;
+	pthread_mutex_unlock(&d->lock);
+	if (last)
+		discovery_free(d);
+	return NULL;
+}
+
 static int init_sync(struct discovery *d)
 {
 	pthread_condattr_t attr;
@@ -840,14 +952,42 @@ static int init_sync(struct discovery *d)
 /* Starts the thread with every signal blocked, so that signals meant for the
  * program (SIGINT, SIGTERM) go to its other threads, and a SIGPIPE from a
  * dropped libvirt socket turns into an EPIPE error instead. */
-static int start_thread(struct discovery *d)
+static int start_thread(pthread_t *thread, void *(*fn)(void *), struct discovery *d)
 {
 	sigset_t all, saved;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &saved);
-	int rc = pthread_create(&d->thread, NULL, discovery_thread, d);
+	int rc = pthread_create(thread, NULL, fn, d);
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	return -rc;
+}
+
+static void register_event_impl(void)
+{
+	if (virEventRegisterDefaultImpl() < 0)
+		log_warn("libvirt: cannot set up its event loop: %s", virGetLastErrorMessage());
+}
+
+/* The event thread is optional: without it, the refresh period applies. */
+static void start_events_thread(struct discovery *d)
+{
+	static pthread_once_t event_impl_once = PTHREAD_ONCE_INIT;
+
+	/* Process-wide, and before any connection that should deliver events. */
+	pthread_once(&event_impl_once, register_event_impl);
+	pthread_mutex_lock(&d->lock);
+	d->refs++;
+	pthread_mutex_unlock(&d->lock);
+	int rc = start_thread(&d->events_thread, events_thread, d);
+	if (rc < 0) {
+		log_warn("cannot start the libvirt event thread: %s; new VMs are found every %u ms",
+			 strerror(-rc), d->refresh_ms);
+		pthread_mutex_lock(&d->lock);
+		d->refs--;
+		pthread_mutex_unlock(&d->lock);
+		return;
+	}
+	d->events_started = true;
 }
 
 int discovery_start(struct discovery **out, const char *uri, unsigned refresh_ms)
@@ -874,13 +1014,14 @@ int discovery_start(struct discovery **out, const char *uri, unsigned refresh_ms
 			return -ENOMEM;
 		}
 		d->refs = 2;    /* the caller's and the thread's */
-		rc = start_thread(d);
+		rc = start_thread(&d->thread, discovery_thread, d);
 		if (rc < 0) {
 			log_error("cannot start the libvirt discovery thread: %s", strerror(-rc));
 			discovery_free(d);
 			return rc;
 		}
 		d->thread_started = true;
+		start_events_thread(d);
 	}
 	*out = d;
 	return 0;
@@ -938,22 +1079,26 @@ void discovery_stop(struct discovery *d)
 		struct timespec deadline = monotonic_after_ms(STOP_WAIT_MS);
 		pthread_mutex_lock(&d->lock);
 		d->stop = true;
-		pthread_cond_signal(&d->wake);
-		while (!d->thread_done &&
+		pthread_cond_broadcast(&d->wake);
+		while ((!d->thread_done || (d->events_started && !d->events_done)) &&
 		       pthread_cond_timedwait(&d->finished, &d->lock, &deadline) != ETIMEDOUT)
 			;
-		bool done = d->thread_done;
+		bool done = d->thread_done, events_done = d->events_done;
 		pthread_mutex_unlock(&d->lock);
 
-		if (done) {
+		/* A thread stuck in libvirt is left behind; it frees the shared
+		 * state itself when its call returns (see struct discovery). */
+		if (done)
 			pthread_join(d->thread, NULL);
-		} else {
-			/* Stuck in libvirt. Leave it; it frees the shared state
-			 * itself when the call returns (see struct discovery). */
-			log_warn("libvirt at %s did not answer within %d ms; leaving its "
-				 "discovery call behind", d->uri, STOP_WAIT_MS);
+		else
 			pthread_detach(d->thread);
-		}
+		if (d->events_started && events_done)
+			pthread_join(d->events_thread, NULL);
+		else if (d->events_started)
+			pthread_detach(d->events_thread);
+		if (!done || (d->events_started && !events_done))
+			log_warn("libvirt at %s did not answer within %d ms; leaving its "
+				 "call behind", d->uri, STOP_WAIT_MS);
 	}
 	discovery_unref(d);
 }

@@ -31,7 +31,7 @@ check "VM $VM_B (20% CPU) starts" vm_start "$VM_B" 20
 check "both guests boot" eval "vm_wait_booted $VM_A 60 && vm_wait_booted $VM_B 60"
 
 start_collector "$DB" "$URL" || { check "collector starts" false; exit 0; }
-"$BIN/vigil-probe" --collector "$URL" --rediscover 1 >> "$WORK/probe.log" 2>&1 &
+"$BIN/vigil-probe" --collector "$URL" >> "$WORK/probe.log" 2>&1 &
 PROBE=$!; started $PROBE
 
 rows_of() { sqlite3 "$DB" "SELECT count(*) FROM interval_rows WHERE vm='$1'" 2>/dev/null || echo 0; }
