@@ -30,7 +30,7 @@ BPF_SRC   := $(wildcard bpf/*.bpf.c)
 BPF_OBJ   := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRC))
 BPF_SKEL  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRC))
 
-GEN_SRC   := $(BUILD)/gen/vigil.pb-c.c $(BUILD)/gen/migrations.c
+GEN_SRC   := $(BUILD)/gen/vigil.pb-c.c $(BUILD)/gen/migrations.c $(BUILD)/gen/catalogue.c
 MIGRATIONS := $(sort $(wildcard schema/[0-9][0-9][0-9]_*.sql))
 
 COMMON_SRC    := $(wildcard common/*.c)
@@ -76,6 +76,11 @@ $(BUILD)/gen/migrations.c: $(MIGRATIONS) scripts/embed-migrations.sh
 	@mkdir -p $(BUILD)/gen
 	@echo '  EMBED   $@'
 	$(Q)bash scripts/embed-migrations.sh $(MIGRATIONS) > $@
+
+$(BUILD)/gen/catalogue.c: schema/metrics.tsv scripts/embed-catalogue.sh
+	@mkdir -p $(BUILD)/gen
+	@echo '  EMBED   $@'
+	$(Q)bash scripts/embed-catalogue.sh $< > $@
 
 # --- kernel programs --------------------------------------------------------
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/vmlinux.h

@@ -15,6 +15,8 @@ static void usage(FILE *f)
 		"Commands:\n"
 		"  status                one row per VM: host, VM, state, CPU %% (of one\n"
 		"                        core), run-queue wait %%, vCPUs, last seen\n"
+		"  metrics               the metric catalogue: name, unit, layer, kind, tags\n"
+		"                        and meaning of every metric the probe sends\n"
 		"\n"
 		"Options:\n"
 		"  -c, --collector URL   collector to ask (default %s)\n"
@@ -33,6 +35,10 @@ static enum args_result parse_command(const char *word, struct ctl_args *a, FILE
 {
 	if (strcmp(word, "status") == 0) {
 		a->command = CTL_STATUS;
+		return ARGS_RUN;
+	}
+	if (strcmp(word, "metrics") == 0) {
+		a->command = CTL_METRICS;
 		return ARGS_RUN;
 	}
 	fprintf(err, "vigilctl: unknown command '%s'; see vigilctl --help\n", word);

@@ -6,7 +6,7 @@
 
 #include "cli.h"
 
-enum ctl_command { CTL_STATUS };
+enum ctl_command { CTL_STATUS, CTL_METRICS };
 
 struct ctl_args {
 	enum ctl_command command;

@@ -3,7 +3,9 @@
 #include <stdlib.h>
 
 #include "clock.h"
+#include "catalogue.h"
 #include "ctl_args.h"
+#include "metrics_view.h"
 #include "query.h"
 #include "rpc.h"
 #include "status_view.h"
@@ -71,6 +73,16 @@ static int run_status(const struct ctl_args *a)
 	return rc < 0 ? EXIT_RUNTIME : 0;
 }
 
+/* The catalogue is built in: it needs neither a collector nor a database. */
+static int run_metrics(const struct ctl_args *a)
+{
+	if (!a->json) {
+		metrics_print_table(stdout, vigil_catalogue, vigil_catalogue_count);
+		return 0;
+	}
+	return metrics_print_json(stdout, vigil_catalogue, vigil_catalogue_count) < 0 ? EXIT_RUNTIME : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct ctl_args args;
@@ -85,6 +97,8 @@ int main(int argc, char **argv)
 	switch (args.command) {
 	case CTL_STATUS:
 		return run_status(&args);
+	case CTL_METRICS:
+		return run_metrics(&args);
 	}
 	return EXIT_USAGE;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "catalogue.h"
 #include "migrations.h"
 #include "wire.h"
 
@@ -137,6 +138,41 @@ static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* Refreshes the metrics table from the catalogue this collector was built
+ * with, so units and descriptions follow schema/metrics.tsv. Metrics that
+ * arrived without a catalogue entry keep their rows. */
+static int sync_catalogue(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	static const char upsert[] =
+		"INSERT INTO metrics (name, unit, layer, kind, tags, description) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+		"ON CONFLICT (name) DO UPDATE SET unit = excluded.unit, layer = excluded.layer, "
+		"kind = excluded.kind, tags = excluded.tags, description = excluded.description";
+	sqlite3_stmt *st;
+	int rc = SQLITE_DONE;
+
+	if (sqlite3_prepare_v2(db, upsert, -1, &st, NULL) != SQLITE_OK)
+		return set_err(err, errlen, "%s: preparing the catalogue update: %s", path, sqlite3_errmsg(db));
+	if (exec_sql(db, "BEGIN IMMEDIATE", err, errlen) < 0) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	for (unsigned i = 0; i < vigil_catalogue_count && rc == SQLITE_DONE; i++) {
+		const struct metric_def *m = &vigil_catalogue[i];
+		const char *fields[] = { m->name, m->unit, m->layer, m->kind, m->tags, m->description };
+
+		sqlite3_reset(st);
+		for (int f = 0; f < 6; f++)
+			sqlite3_bind_text(st, f + 1, fields[f], -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return set_err(err, errlen, "%s: updating the metric catalogue: %s", path, sqlite3_errmsg(db));
+	}
+	return exec_sql(db, "COMMIT", err, errlen);
+}
+
 static int prepare_all(struct store *s, char *err, size_t errlen)
 {
 	for (int i = 0; i < ST_COUNT; i++) {
@@ -171,7 +207,8 @@ int store_open(struct store **out, const char *path, int readonly, char *err, si
 	 * makes an acknowledged batch survive a power cut, not only a crash. */
 	if (exec_sql(s->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON",
 		     err, errlen) < 0 ||
-	    migrate(s->db, path, err, errlen) < 0 || prepare_all(s, err, errlen) < 0)
+	    migrate(s->db, path, err, errlen) < 0 || sync_catalogue(s->db, path, err, errlen) < 0 ||
+	    prepare_all(s, err, errlen) < 0)
 		goto fail;
 	*out = s;
 	return 0;

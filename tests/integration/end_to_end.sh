@@ -75,5 +75,11 @@ check "no stored interval spans the outage" [ "$(sqlite3 "$DB" \
 check "the new interval starts after the outage" [ "$(sqlite3 "$DB" \
 	"SELECT max(t_start) >= $gap_end FROM interval_rows WHERE vm='tcgvm' AND tags='thread=emulator'")" = 1 ]
 check "sequence numbers kept increasing across the restart" [ "$(sqlite3 "$DB" "SELECT last_seq > 0 FROM hosts WHERE name = 'hv-main'")" = 1 ]
+stored_metrics=$(sqlite3 "$DB" "SELECT DISTINCT metric FROM interval_rows ORDER BY 1")
+catalogued=$("$BIN/vigilctl" metrics --json | jq -r '.[].name' | sort)
+check "every stored metric is in the catalogue (vigilctl metrics)" \
+	[ -n "$stored_metrics" ] && [ -z "$(comm -23 <(echo "$stored_metrics") <(echo "$catalogued"))" ]
+check "stored metrics carry the catalogue's unit" [ "$(sqlite3 "$DB" \
+	"SELECT count(*) FROM interval_rows WHERE metric = 'cpu.used_pct' AND unit <> '%'")" = 0 ]
 check "no batch was rejected" bash -c "! grep -q 'rejected' '$WORK/collector.log'"
 check "VM identity is stable across probe restarts" [ "$(sqlite3 "$DB" "SELECT count(*) FROM vms v JOIN hosts h ON h.id = v.host_id WHERE h.name = 'hv-main'")" = 2 ]

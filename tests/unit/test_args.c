@@ -123,6 +123,10 @@ static void test_vigilctl_args(void **state)
 	assert_int_equal(a.command, CTL_STATUS);
 	assert_true(a.json);
 	assert_string_equal(a.db, "/tmp/v.db");
+	char *metrics[] = { "vigilctl", "metrics", "--json", NULL };
+	assert_int_equal(ctl_args_parse(ARGC(metrics), metrics, &a, null, null), ARGS_RUN);
+	assert_int_equal(a.command, CTL_METRICS);
+	assert_true(a.json);
 	char *none[] = { "vigilctl", NULL };
 	assert_int_equal(ctl_args_parse(ARGC(none), none, &a, null, null), ARGS_USAGE_ERROR);
 	char *unknown[] = { "vigilctl", "frobnicate", NULL };

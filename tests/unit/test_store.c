@@ -14,6 +14,8 @@
 
 #include "batch.h"
 #include "query.h"
+#include "catalogue.h"
+#include "migrations.h"
 #include "store.h"
 
 #define T0 1790000000000LL
@@ -161,7 +163,7 @@ static void test_schema_is_versioned_and_reopens(void **state)
 {
 	struct fixture *f = *state;
 	char err[256];
-	assert_int_equal(scalar(f, "PRAGMA user_version"), 1);
+	assert_int_equal(scalar(f, "PRAGMA user_version"), vigil_migrations[vigil_migration_count - 1].version);
 	put(f, 1, 0, STEP, 1.0);
 	store_close(f->st);
 	/* Reopening applies nothing twice and keeps the data. */
@@ -172,6 +174,37 @@ static void test_schema_is_versioned_and_reopens(void **state)
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
 	sqlite3_finalize(st);
+}
+
+static void test_catalogue_fills_metrics_table(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	const struct metric_def *used = catalogue_find("cpu.used_pct");
+
+	assert_non_null(used);
+	assert_null(catalogue_find("no.such_metric"));
+	assert_int_equal(scalar(f, "SELECT count(*) FROM metrics"), (int)vigil_catalogue_count);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM metrics WHERE name = 'cpu.used_pct' AND unit = '%' "
+				   "AND kind = 'gauge' AND layer = 'cpu' AND description <> ''"), 1);
+	/* A stale row is brought back in line with the catalogue on reopen. */
+	assert_int_equal(sqlite3_exec(store_db(f->st), "UPDATE metrics SET unit = 'bogus' WHERE name = 'cpu.used_pct'",
+				      NULL, NULL, NULL), SQLITE_OK);
+	store_close(f->st);
+	assert_int_equal(store_open(&f->st, f->path, 0, err, sizeof(err)), 0);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM metrics WHERE name = 'cpu.used_pct' AND unit = '%'"), 1);
+}
+
+/* Names are unique and every entry is complete. */
+static void test_catalogue_is_well_formed(void **state)
+{
+	(void)state;
+	for (unsigned i = 0; i < vigil_catalogue_count; i++) {
+		const struct metric_def *m = &vigil_catalogue[i];
+
+		assert_true(m->name[0] && m->unit[0] && m->tags[0] && m->description[0]);
+		assert_ptr_equal(catalogue_find(m->name), m);
+	}
 }
 
 static void test_readonly_open_rejects_foreign_file(void **state)
@@ -193,6 +226,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_repeated_batch_is_not_stored_twice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_shows_latest_reading, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_is_versioned_and_reopens, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_catalogue_fills_metrics_table, setup, teardown),
+		cmocka_unit_test(test_catalogue_is_well_formed),
 		cmocka_unit_test(test_readonly_open_rejects_foreign_file),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
