@@ -114,6 +114,8 @@ static __always_inline void fold(struct vigil_thread *t, const struct task_struc
 	c->on_cpu_ns += advance(&t->seen_exec_ns, task->se.sum_exec_runtime);
 	c->wait_ns += advance(&t->seen_delay_ns, task_run_delay(task));
 	c->nr_preempted += advance(&t->seen_nivcsw, task->nivcsw);
+	c->minor_faults += advance(&t->seen_minflt, task->min_flt);
+	c->major_faults += advance(&t->seen_majflt, task->maj_flt);
 }
 
 /* At sched_switch the scheduler has already charged prev's slice to

@@ -5,8 +5,8 @@
  * vCPU, on-CPU time, run-queue wait time and involuntary switches in per-CPU
  * counters, so that the hot path never contends on a shared cache line.
  *
- * The figures are the scheduler's own per-task counters (se.sum_exec_runtime,
- * sched_info.run_delay, nivcsw), folded into the buckets whenever a watched
+ * The figures are the kernel's own per-task counters (se.sum_exec_runtime,
+ * sched_info.run_delay, nivcsw, min_flt, maj_flt), folded into the buckets whenever a watched
  * thread leaves a CPU. Pairing switch-in and switch-out timestamps instead
  * would lose a whole slice whenever one tracepoint call is missing, and some
  * kernels do not report every context switch to sched_switch. */
@@ -26,6 +26,8 @@ struct vigil_thread {
 	__u64 seen_exec_ns;     /* se.sum_exec_runtime */
 	__u64 seen_delay_ns;    /* sched_info.run_delay */
 	__u64 seen_nivcsw;      /* nivcsw */
+	__u64 seen_minflt;      /* min_flt: minor page faults */
+	__u64 seen_majflt;      /* maj_flt: major page faults */
 	/* A wait in progress, which run_delay only counts once it ends: the
 	 * ktime of the wakeup or preemption, and sched_info.pcount then. The
 	 * wait is over once pcount has moved on (the thread got a CPU), even
@@ -45,6 +47,8 @@ struct vigil_cpu_counters {
 	__u64 on_cpu_ns;
 	__u64 wait_ns;       /* runnable but not running: the steal a guest feels */
 	__u64 nr_preempted;  /* involuntary context switches */
+	__u64 minor_faults;
+	__u64 major_faults;
 };
 
 #endif

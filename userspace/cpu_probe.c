@@ -152,11 +152,19 @@ static uint64_t read_nivcsw(pid_t tid)
 	return n;
 }
 
-/* The state letter of /proc/TID/stat ('R', 'S', 'Z', ...), or 0 if there is
- * no such thread. */
-static char thread_state(pid_t tid)
+/* What /proc/TID/stat says of a thread: its state letter ('R', 'S', 'Z',
+ * ...) and its page faults. */
+struct task_stat {
+	char state;
+	uint64_t minflt;
+	uint64_t majflt;
+};
+
+/* Returns -ESRCH if there is no such thread. */
+static int read_task_stat(pid_t tid, struct task_stat *out)
 {
-	char path[32], buf[256];
+	unsigned long long minflt, majflt;
+	char path[32], buf[512], state;
 	const char *paren;
 	size_t n;
 	FILE *f;
@@ -164,13 +172,24 @@ static char thread_state(pid_t tid)
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
 	f = fopen(path, "re");
 	if (!f)
-		return 0;
+		return -ESRCH;
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	/* "TID (COMM) S ...", where COMM may itself hold ')'. */
+	/* "TID (COMM) S ppid pgrp session tty tpgid flags minflt cminflt majflt",
+	 * where COMM may itself hold ')'. */
 	paren = strrchr(buf, ')');
-	return paren && paren[1] == ' ' ? paren[2] : 0;
+	if (!paren || sscanf(paren + 1, " %c %*d %*d %*d %*d %*d %*u %llu %*u %llu", &state, &minflt, &majflt) != 3)
+		return -ESRCH;
+	*out = (struct task_stat){ state, minflt, majflt };
+	return 0;
+}
+
+static char thread_state(pid_t tid)
+{
+	struct task_stat st;
+
+	return read_task_stat(tid, &st) == 0 ? st.state : 0;
 }
 
 /* An exiting thread shows 'Z' or 'X' once it is past the point of no return. */
@@ -207,12 +226,17 @@ static int insert_thread(struct cpu_probe *p, pid_t tid, uint32_t vm_slot, int32
 	struct vigil_thread fresh = { .vm_slot = vm_slot, .vcpu = vcpu };
 	__u32 key = (__u32)tid;
 	struct task_sched now;
+	struct task_stat stat;
 
 	if (!thread_alive(thread_state(tid)) || read_task_sched(tid, &now) < 0)
 		return -ESRCH;
 	fresh.seen_exec_ns = now.exec_ns;
 	fresh.seen_delay_ns = now.delay_ns;
 	fresh.seen_nivcsw = read_nivcsw(tid);
+	if (read_task_stat(tid, &stat) == 0) {
+		fresh.seen_minflt = stat.minflt;
+		fresh.seen_majflt = stat.majflt;
+	}
 	if (bpf_map_update_elem(p->threads_fd, &key, &fresh, BPF_NOEXIST))
 		return -errno;
 	/* The kernel drops an entry at its thread's last context switch; a
@@ -538,12 +562,15 @@ static int read_totals(struct cpu_probe *p, const struct vigil_bucket_key *key,
 		       struct vigil_cpu_counters *percpu, struct cpu_bucket_reading *out)
 {
 	out->on_cpu_ns = out->wait_ns = out->nr_preempted = 0;
+	out->minor_faults = out->major_faults = 0;
 	if (bpf_map_lookup_elem(p->totals_fd, key, percpu))
 		return errno == ENOENT ? 0 : -errno; /* not created yet */
 	for (int cpu = 0; cpu < p->ncpus; cpu++) {
 		out->on_cpu_ns += percpu[cpu].on_cpu_ns;
 		out->wait_ns += percpu[cpu].wait_ns;
 		out->nr_preempted += percpu[cpu].nr_preempted;
+		out->minor_faults += percpu[cpu].minor_faults;
+		out->major_faults += percpu[cpu].major_faults;
 	}
 	return 0;
 }
@@ -556,6 +583,7 @@ static int read_totals(struct cpu_probe *p, const struct vigil_bucket_key *key,
 static void add_unfolded(struct cpu_bucket_reading *out, __u32 tid, const struct vigil_thread *t, uint64_t now)
 {
 	struct task_sched cur;
+	struct task_stat stat;
 
 	if (read_task_sched((pid_t)tid, &cur) < 0)
 		return; /* exited: its last switch folded everything */
@@ -565,12 +593,19 @@ static void add_unfolded(struct cpu_bucket_reading *out, __u32 tid, const struct
 		out->wait_ns += cur.delay_ns - t->seen_delay_ns;
 	if (t->queued_since && t->queued_since < now && cur.pcount == t->queued_pcount)
 		out->wait_ns += now - t->queued_since;
+	if (read_task_stat((pid_t)tid, &stat) < 0)
+		return;
+	if (stat.minflt > t->seen_minflt)
+		out->minor_faults += stat.minflt - t->seen_minflt;
+	if (stat.majflt > t->seen_majflt)
+		out->major_faults += stat.majflt - t->seen_majflt;
 }
 
 static bool same_fold(const struct vigil_thread *a, const struct vigil_thread *b)
 {
 	return a->seen_exec_ns == b->seen_exec_ns && a->seen_delay_ns == b->seen_delay_ns &&
-	       a->seen_nivcsw == b->seen_nivcsw && a->queued_since == b->queued_since;
+	       a->seen_nivcsw == b->seen_nivcsw && a->seen_minflt == b->seen_minflt &&
+	       a->seen_majflt == b->seen_majflt && a->queued_since == b->queued_since;
 }
 
 /* Reads one bucket: its totals plus what its threads have not folded yet. A
@@ -654,6 +689,8 @@ static int hold_monotonic(struct cpu_probe *p, struct readings *r)
 		b->on_cpu_ns = max_u64(b->on_cpu_ns, prev->on_cpu_ns);
 		b->wait_ns = max_u64(b->wait_ns, prev->wait_ns);
 		b->nr_preempted = max_u64(b->nr_preempted, prev->nr_preempted);
+		b->minor_faults = max_u64(b->minor_faults, prev->minor_faults);
+		b->major_faults = max_u64(b->major_faults, prev->major_faults);
 	}
 	copy = malloc((r->n + 1) * sizeof(*copy));
 	if (!copy)

@@ -20,6 +20,8 @@ struct cpu_bucket_reading {
 	uint64_t on_cpu_ns;
 	uint64_t wait_ns;
 	uint64_t nr_preempted;
+	uint64_t minor_faults;
+	uint64_t major_faults;
 };
 
 /* Opens, loads and attaches the programs. On failure returns a negative errno

@@ -292,7 +292,16 @@ struct cgroup_paths {
 	char *unified;  /* the "0::" line (cgroup v2 or the hybrid unified tree) */
 	char *cpu;      /* the v1 hierarchy with the cpu controller */
 	char *cpuacct;  /* the v1 hierarchy with the cpuacct controller */
+	char *memory;   /* the v1 hierarchy with the memory controller */
 };
+
+static void cgroup_paths_free(struct cgroup_paths *paths)
+{
+	free(paths->unified);
+	free(paths->cpu);
+	free(paths->cpuacct);
+	free(paths->memory);
+}
 
 /* Splits "hierarchy-id:controllers:path" and records the path if the line is
  * one of the candidates. The path itself may contain ':'. */
@@ -315,6 +324,8 @@ static int note_cgroup_line(char *line, struct cgroup_paths *paths)
 		slot = &paths->cpu;
 	else if (has_controller(controllers, "cpuacct"))
 		slot = &paths->cpuacct;
+	else if (has_controller(controllers, "memory"))
+		slot = &paths->memory;
 	if (!slot || *slot)
 		return 0;
 	*slot = strdup(path);
@@ -337,10 +348,8 @@ static bool host_is_pure_cgroup_v2(void)
  *    but has no CPU figures, so it only serves as the last resort.
  * Paths are as /proc shows them, i.e. relative to this process's cgroup
  * namespace root. */
-int proc_cgroup_path(pid_t pid, char *buf, size_t len)
+static int read_cgroup_paths(pid_t pid, struct cgroup_paths *paths)
 {
-	if (len > 0)
-		buf[0] = '\0';
 	if (pid <= 0)
 		return -EINVAL;
 
@@ -350,30 +359,76 @@ int proc_cgroup_path(pid_t pid, char *buf, size_t len)
 	if (!f)
 		return -errno;
 
-	struct cgroup_paths paths = { 0 };
 	char *line = NULL;
 	size_t line_cap = 0;
 	int rc = 0;
 	while (rc == 0 && getline(&line, &line_cap, f) >= 0)
-		rc = note_cgroup_line(line, &paths);
+		rc = note_cgroup_line(line, paths);
 	free(line);
 	fclose(f);
+	return rc;
+}
 
+static int copy_path(const char *chosen, char *buf, size_t len)
+{
+	if (!chosen)
+		return -ENODATA;
+	if (strlen(chosen) >= len)
+		return -ENAMETOOLONG;
+	memcpy(buf, chosen, strlen(chosen) + 1);
+	return 0;
+}
+
+int proc_cgroup_path(pid_t pid, char *buf, size_t len)
+{
+	struct cgroup_paths paths = { 0 };
+
+	if (len > 0)
+		buf[0] = '\0';
+	int rc = read_cgroup_paths(pid, &paths);
 	if (rc == 0) {
 		const char *chosen = host_is_pure_cgroup_v2()
 			? (paths.unified ? paths.unified : paths.cpu ? paths.cpu : paths.cpuacct)
 			: (paths.cpu ? paths.cpu : paths.cpuacct ? paths.cpuacct : paths.unified);
-		if (!chosen)
-			rc = -ENODATA;
-		else if (strlen(chosen) >= len)
-			rc = -ENAMETOOLONG;
-		else
-			memcpy(buf, chosen, strlen(chosen) + 1);
+		rc = copy_path(chosen, buf, len);
 	}
-	free(paths.unified);
-	free(paths.cpu);
-	free(paths.cpuacct);
+	cgroup_paths_free(&paths);
 	return rc;
+}
+
+/* Pure v2: memory.current in the unified tree. Hybrid or v1: the memory
+ * controller's v1 hierarchy, usage_in_bytes; failing that, the hybrid unified
+ * tree if the memory controller was moved there. */
+int proc_memory_cgroup_file(pid_t pid, bool libvirt_domain, char *file, size_t len)
+{
+	struct cgroup_paths paths = { 0 };
+	char path[CGROUP_PATH_MAX];
+	const char *fmt = NULL;
+
+	int rc = read_cgroup_paths(pid, &paths);
+	if (rc == 0) {
+		if (host_is_pure_cgroup_v2()) {
+			rc = copy_path(paths.unified, path, sizeof(path));
+			fmt = "/sys/fs/cgroup%s/memory.current";
+		} else if (paths.memory) {
+			rc = copy_path(paths.memory, path, sizeof(path));
+			fmt = "/sys/fs/cgroup/memory%s/memory.usage_in_bytes";
+		} else {
+			rc = copy_path(paths.unified, path, sizeof(path));
+			fmt = "/sys/fs/cgroup/unified%s/memory.current";
+		}
+	}
+	cgroup_paths_free(&paths);
+	if (rc < 0)
+		return rc;
+	if (libvirt_domain)
+		domain_cgroup_from_thread_cgroup(path);
+	/* "/" is the root cgroup: no usage file there, and not the VM's own. */
+	if (strcmp(path, "/") == 0)
+		return -ENODATA;
+	if ((size_t)snprintf(file, len, fmt, path) >= len)
+		return -ENAMETOOLONG;
+	return access(file, R_OK) == 0 ? 0 : -ENOENT;
 }
 
 /* libvirt splits a domain's cgroup into emulator/, vcpuN/ and iothreadN/

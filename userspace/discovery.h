@@ -7,6 +7,7 @@
 #ifndef VIGIL_DISCOVERY_H
 #define VIGIL_DISCOVERY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -51,6 +52,13 @@ int proc_list_threads(pid_t pid, struct thread_info **out);
  * the unified path. Returns 0 or a negative errno (-ENOENT: process gone,
  * -ENODATA: no usable line, -ENAMETOOLONG: buf too small). */
 int proc_cgroup_path(pid_t pid, char *buf, size_t len);
+
+/* Writes into file the cgroup file holding the memory usage of process pid's
+ * cgroup (memory.current on v2, memory.usage_in_bytes on v1), for a libvirt
+ * domain the domain's cgroup rather than its emulator thread's. Returns 0,
+ * -ENODATA when the process sits in the root cgroup or has no memory
+ * controller, -ENOENT when the file is not there, or another negative errno. */
+int proc_memory_cgroup_file(pid_t pid, bool libvirt_domain, char *file, size_t len);
 
 /* Turns the cgroup of a libvirt domain's QEMU thread (".../emulator",
  * ".../vcpuN", ".../iothreadN") into the domain's own cgroup, in place.

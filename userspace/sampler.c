@@ -7,6 +7,7 @@
 
 #include "batch.h"
 #include "log.h"
+#include "memory.h"
 
 /* Highest vCPU index tracked per VM; the emulator bucket sits below it. */
 #define MAX_VCPUS 512
@@ -17,6 +18,8 @@ struct bucket_prev {
 	uint64_t on_cpu_ns;
 	uint64_t wait_ns;
 	uint64_t nr_preempted;
+	uint64_t minor_faults;
+	uint64_t major_faults;
 };
 
 struct known_thread {
@@ -31,6 +34,7 @@ struct vm_slot {
 	struct known_thread *threads;
 	size_t n_threads;
 	int max_vcpu;          /* highest vCPU index seen, -1 if none */
+	char mem_file[CGROUP_PATH_MAX + 64]; /* the VM's cgroup memory usage, "" if none */
 	unsigned vcpus;        /* vCPU threads seen */
 	/* Indexed by vcpu + 1, so the emulator's vcpu -1 is index 0. */
 	struct bucket_prev prev[MAX_VCPUS + 1];
@@ -176,6 +180,11 @@ static void slot_register(struct sampler *s, const struct vm_target *t)
 	if (cpu_probe_watch_process(s->cpu, t->pid, (uint32_t)idx) < 0)
 		log_warn("vm %s: cannot watch process %d for new threads", t->name, t->pid);
 	slot_refresh_threads(s, (uint32_t)idx);
+	/* Only a VM with a cgroup of its own: a --pid target in a shared
+	 * cgroup would report its neighbours' memory too. */
+	if (t->source != VM_SOURCE_LIBVIRT ||
+	    proc_memory_cgroup_file(t->pid, true, slot->mem_file, sizeof(slot->mem_file)) < 0)
+		slot->mem_file[0] = '\0';
 	log_info("vm %s (%s): monitoring pid %d, %u vCPU thread(s), cgroup %s", t->name, t->uuid, t->pid,
 		 slot->vcpus, t->cgroup[0] ? t->cgroup : "unknown");
 }
@@ -248,6 +257,8 @@ static void apply_reading(struct vm_slot *slot, const struct cpu_bucket_reading 
 	out->d[b].on_cpu_ns = monotonic_delta(&slot->prev[b].on_cpu_ns, r->on_cpu_ns);
 	out->d[b].wait_ns = monotonic_delta(&slot->prev[b].wait_ns, r->wait_ns);
 	out->d[b].nr_preempted = monotonic_delta(&slot->prev[b].nr_preempted, r->nr_preempted);
+	out->d[b].minor_faults = monotonic_delta(&slot->prev[b].minor_faults, r->minor_faults);
+	out->d[b].major_faults = monotonic_delta(&slot->prev[b].major_faults, r->major_faults);
 }
 
 static double pct(uint64_t ns, uint64_t window_ns)
@@ -265,17 +276,38 @@ static int add_cpu_samples(Vigil__VmSamples *vm, const struct bucket_prev *d, ui
 	return 0;
 }
 
+/* Per VM only: page faults of all its threads, QEMU's resident set, and the
+ * VM's memory cgroup where it has one of its own. A figure that cannot be
+ * read this interval is left out rather than sent as zero. */
+static int add_memory_samples(const struct vm_slot *slot, const struct bucket_prev *total, Vigil__VmSamples *vm)
+{
+	uint64_t bytes;
+
+	if (batch_add_sample(vm, "mem.minor_faults", (double)total->minor_faults, NULL, NULL) < 0 ||
+	    batch_add_sample(vm, "mem.major_faults", (double)total->major_faults, NULL, NULL) < 0)
+		return -ENOMEM;
+	if (proc_rss_bytes(slot->target.pid, &bytes) == 0 &&
+	    batch_add_sample(vm, "mem.rss_bytes", (double)bytes, NULL, NULL) < 0)
+		return -ENOMEM;
+	if (slot->mem_file[0] && read_u64_file(slot->mem_file, &bytes) == 0 &&
+	    batch_add_sample(vm, "mem.cgroup_bytes", (double)bytes, NULL, NULL) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 /* Whole VM, then each vCPU, then the emulator and I/O threads together. */
 static int emit_slot(const struct vm_slot *slot, const struct slot_deltas *deltas, uint64_t window_ns,
 		     Vigil__VmSamples *vm)
 {
-	struct bucket_prev total = { 0, 0, 0 };
+	struct bucket_prev total = { 0 };
 	for (int b = 0; b <= slot->max_vcpu + 1; b++) {
 		total.on_cpu_ns += deltas->d[b].on_cpu_ns;
 		total.wait_ns += deltas->d[b].wait_ns;
 		total.nr_preempted += deltas->d[b].nr_preempted;
+		total.minor_faults += deltas->d[b].minor_faults;
+		total.major_faults += deltas->d[b].major_faults;
 	}
-	if (add_cpu_samples(vm, &total, window_ns, NULL, NULL) < 0)
+	if (add_cpu_samples(vm, &total, window_ns, NULL, NULL) < 0 || add_memory_samples(slot, &total, vm) < 0)
 		return -ENOMEM;
 	for (int v = 0; v <= slot->max_vcpu; v++) {
 		char idx[16];

@@ -59,6 +59,16 @@ check "per-vCPU series stored for a libvirt VM" \
 check "the VM's cgroup is the domain's, not its emulator thread's" \
 	grep -q "vm $VM_A .*cgroup [^ ]*libvirt-qemu\$\|vm $VM_A .*cgroup [^ ]*scope\$" "$WORK/probe.log"
 
+# Memory of a libvirt VM: QEMU's resident set and the domain cgroup's usage.
+latest() { sqlite3 "$DB" "SELECT CAST(value AS INTEGER) FROM interval_rows WHERE vm='$1' AND metric='$2' ORDER BY t_end DESC LIMIT 1"; }
+a_rss=$(latest "$VM_A" mem.rss_bytes); a_cg=$(latest "$VM_A" mem.cgroup_bytes)
+echo "  $VM_A: QEMU resident ${a_rss:-none} bytes, domain cgroup ${a_cg:-none} bytes"
+check "a libvirt VM's resident memory is stored (> 16 MiB)" [ "${a_rss:-0}" -gt 16777216 ]
+# Not equal: shared library pages count in QEMU's RSS but are charged to
+# whichever cgroup touched them first.
+check "a libvirt VM's cgroup memory is stored, within 25% of QEMU's resident set" \
+	awk -v a="${a_rss:-0}" -v b="${a_cg:-0}" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(b > 0 && d <= a * 0.25) }'
+
 # A VM started mid-run: listed within 2 intervals of libvirt reporting it.
 vm_start "$VM_C" 10
 started_ms=$(now_ms)
