@@ -17,7 +17,7 @@ char LICENSE[] SEC("license") = "GPL";
  * - where KVM is built in (as on the development host, a 6.18 kernel), the
  *   type is in vmlinux BTF;
  * - where KVM is a module, it is in the kvm module's BTF, which libbpf
- *   (1.0 and later) searches as well;
+ *   searches as well (the 1.1 used here does);
  * - the record grew over the years (vcpu_id, intr_info, error_code and
  *   requests were added after exit_reason, guest_rip and isa), which moved
  *   fields on some kernels; relocating by name stays right on all of them.
@@ -38,8 +38,8 @@ struct {
 
 /* Not preallocated, as cpu_sched's cpu_totals: preallocating would reserve
  * max_entries * 8 bytes * nr_cpus up front for a few hundred keys in use.
- * (Kernels before 6.1 warn once about run-time allocation in tracepoint
- * programs; they still run it.) */
+ * (Before 6.1 the kernel warns once about run-time allocation in
+ * tracepoint programs, and PREEMPT_RT kernels refuse it.) */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, VIGIL_KVM_MAX_COUNTERS);

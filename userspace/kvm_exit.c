@@ -322,7 +322,8 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 int kvm_probe_open(struct kvm_probe **out, char *err, size_t errlen)
 {
-	static const char hint_root_btf[] = " (is this root? is BTF at /sys/kernel/btf/vmlinux?)";
+	static const char hint_root_btf[] =
+		" (is this root? is there BTF in /sys/kernel/btf/, for vmlinux and, if KVM is a module, for kvm?)";
 	struct kvm_probe *p;
 	const char *step, *hint = "";
 	int rc;
