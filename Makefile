@@ -136,6 +136,13 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(SAN_PROBE) $(SAN_COLL) $(SAN_CLI) $
 	@echo '  LD      $@'
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS) -lcmocka
 
+# The KVM exit driver links the loader (and through it the skeleton and
+# libbpf); the other helpers stand alone.
+$(BUILD)/tests/kvmcount: tests/helpers/kvmcount.c $(BUILD)/rel/userspace/kvm_exit.o
+	@mkdir -p $(dir $@)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
 	@echo '  CC      $@'
