@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "cpu_probe.h"
 #include "discovery.h"
+#include "kvm_exit.h"
 #include "log.h"
 #include "probe_args.h"
 #include "sampler.h"
@@ -45,6 +46,7 @@ struct probe {
 	char host[WIRE_MAX_HOST + 1];
 	struct vm_target pid_targets[PROBE_MAX_PID_TARGETS];
 	struct cpu_probe *cpu;
+	struct kvm_probe *kvm;          /* NULL: KVM exits not counted */
 	struct discovery *discovery;
 	struct shipper *shipper;
 	struct sampler *sampler;
@@ -177,6 +179,10 @@ static int start_components(struct probe *p)
 		log_error("%s", err);
 		return -1;
 	}
+	/* Optional: TCG-only hosts and hosts without the kvm module have no
+	 * exits to count; everything else still runs. */
+	if (kvm_probe_open(&p->kvm, err, sizeof(err)) < 0)
+		log_warn("KVM exits not counted: %s", err);
 	if (discovery_start(&p->discovery, p->args.libvirt_uri, p->args.rediscover_ms) < 0) {
 		log_error("cannot start VM discovery");
 		return -1;
@@ -185,7 +191,7 @@ static int start_components(struct probe *p)
 		log_error("%s", err);
 		return -1;
 	}
-	if (sampler_new(&p->sampler, p->cpu) < 0) {
+	if (sampler_new(&p->sampler, p->cpu, p->kvm) < 0) {
 		log_error("out of memory");
 		return -1;
 	}
@@ -206,6 +212,7 @@ static int finish(struct probe *p)
 	sampler_free(p->sampler);
 	if (p->discovery)
 		discovery_stop(p->discovery);
+	kvm_probe_close(p->kvm);
 	cpu_probe_close(p->cpu);
 	return rc;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "exit_counts.h"
 #include "log.h"
 #include "memory.h"
 
@@ -36,30 +37,42 @@ struct vm_slot {
 	int max_vcpu;          /* highest vCPU index seen, -1 if none */
 	char mem_file[CGROUP_PATH_MAX + 64]; /* the VM's cgroup memory usage, "" if none */
 	unsigned vcpus;        /* vCPU threads seen */
+	struct exit_counts exits;
 	/* Indexed by vcpu + 1, so the emulator's vcpu -1 is index 0. */
 	struct bucket_prev prev[MAX_VCPUS + 1];
 };
 
 struct sampler {
 	struct cpu_probe *cpu;
+	struct kvm_probe *kvm;  /* NULL: KVM exits not counted on this host */
 	struct vm_slot slots[SAMPLER_MAX_VMS];
 };
 
-int sampler_new(struct sampler **out, struct cpu_probe *cpu)
+int sampler_new(struct sampler **out, struct cpu_probe *cpu, struct kvm_probe *kvm)
 {
 	struct sampler *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->cpu = cpu;
+	s->kvm = kvm;
 	*out = s;
 	return 0;
+}
+
+/* Stops every kernel count of the slot. */
+static void slot_forget(struct sampler *s, uint32_t idx)
+{
+	cpu_probe_forget_slot(s->cpu, idx);
+	if (s->kvm)
+		kvm_probe_forget_slot(s->kvm, idx);
+	exit_counts_free(&s->slots[idx].exits);
 }
 
 static void slot_release(struct sampler *s, uint32_t idx)
 {
 	struct vm_slot *slot = &s->slots[idx];
 	if (slot->target.pid > 0)
-		cpu_probe_forget_slot(s->cpu, idx);
+		slot_forget(s, idx);
 	free(slot->threads);
 	memset(slot, 0, sizeof(*slot));
 }
@@ -109,7 +122,7 @@ static void slot_lose_process(struct sampler *s, uint32_t idx)
 	struct vm_slot *slot = &s->slots[idx];
 	if (slot->target.pid > 0) {
 		log_info("vm %s: process %d is gone; no longer counting it", slot->target.name, slot->target.pid);
-		cpu_probe_forget_slot(s->cpu, idx);
+		slot_forget(s, idx);
 	}
 	slot->target.pid = 0;
 	snprintf(slot->target.state, sizeof(slot->target.state), "no-process");
@@ -179,6 +192,8 @@ static void slot_register(struct sampler *s, const struct vm_target *t)
 	 * added by the kernel program itself. */
 	if (cpu_probe_watch_process(s->cpu, t->pid, (uint32_t)idx) < 0)
 		log_warn("vm %s: cannot watch process %d for new threads", t->name, t->pid);
+	if (s->kvm && kvm_probe_watch_process(s->kvm, t->pid, (uint32_t)idx) < 0)
+		log_warn("vm %s: cannot count the KVM exits of process %d", t->name, t->pid);
 	slot_refresh_threads(s, (uint32_t)idx);
 	/* Only a VM with a cgroup of its own: a --pid target in a shared
 	 * cgroup would report its neighbours' memory too. */
@@ -318,15 +333,35 @@ static int emit_slot(const struct vm_slot *slot, const struct slot_deltas *delta
 	return add_cpu_samples(vm, &deltas->d[EMULATOR_BUCKET], window_ns, "thread", "emulator");
 }
 
+/* The KVM exit counts of every VM; none when they are not counted here. A
+ * failed read costs this interval's exit samples only. */
+static int snapshot_exits(struct sampler *s, struct kvm_exit_reading **out)
+{
+	int n;
+
+	*out = NULL;
+	if (!s->kvm)
+		return 0;
+	n = kvm_probe_snapshot(s->kvm, out);
+	if (n < 0) {
+		log_warn("reading the KVM exit counts failed: %s", strerror(-n));
+		return 0;
+	}
+	return n;
+}
+
 int sampler_collect(struct sampler *s, uint64_t now_mono_ns, uint64_t window_ns, Vigil__Batch *b)
 {
 	struct cpu_bucket_reading *readings = NULL;
+	struct kvm_exit_reading *exits;
 	int n = cpu_probe_snapshot(s->cpu, now_mono_ns, &readings);
 	if (n < 0)
 		return n;
+	int n_exits = snapshot_exits(s, &exits);
 	struct slot_deltas *deltas = calloc(1, sizeof(*deltas));
 	if (!deltas) {
 		free(readings);
+		free(exits);
 		return -ENOMEM;
 	}
 	int rc = 0;
@@ -344,8 +379,11 @@ int sampler_collect(struct sampler *s, uint64_t now_mono_ns, uint64_t window_ns,
 			rc = -ENOMEM;
 		else if (slot->target.pid > 0)
 			rc = emit_slot(slot, deltas, window_ns, vm);
+		if (!rc && vm && slot->target.pid > 0)
+			rc = exit_counts_emit(&slot->exits, exits, (size_t)n_exits, i, vm);
 	}
 	free(deltas);
 	free(readings);
+	free(exits);
 	return rc;
 }

@@ -9,13 +9,15 @@
 
 #include "cpu_probe.h"
 #include "discovery.h"
+#include "kvm_exit.h"
 #include "vigil.pb-c.h"
 
 #define SAMPLER_MAX_VMS 1024
 
 struct sampler;
 
-int sampler_new(struct sampler **out, struct cpu_probe *cpu);
+/* kvm may be NULL when KVM exits cannot be counted on this host. */
+int sampler_new(struct sampler **out, struct cpu_probe *cpu, struct kvm_probe *kvm);
 void sampler_free(struct sampler *s);
 
 /* Makes the monitored set equal to targets (matched by UUID): new VMs get a

@@ -69,6 +69,9 @@ check "a libvirt VM's resident memory is stored (> 16 MiB)" [ "${a_rss:-0}" -gt 
 check "a libvirt VM's cgroup memory is stored, within 25% of QEMU's resident set" \
 	awk -v a="${a_rss:-0}" -v b="${a_cg:-0}" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(b > 0 && d <= a * 0.25) }'
 
+check "TCG guests have no kvm.exits series (the family is simply absent)" [ "$(sqlite3 "$DB" \
+	"SELECT count(*) FROM interval_rows WHERE metric = 'kvm.exits'")" = 0 ]
+
 # A VM started mid-run: listed within 2 intervals of libvirt reporting it.
 vm_start "$VM_C" 10
 started_ms=$(now_ms)
@@ -94,3 +97,4 @@ check "status still shows the running VMs as running" \
 	[ "$(jq -r --arg vm "$VM_A" '.vms[] | select(.vm == $vm) | .state' "$WORK/status.json")" = running ]
 check "the destroyed VM's history is kept" [ "$(rows_of "$VM_B")" -gt 0 ]
 check "probe kept running" kill -0 $PROBE
+check "probe logged no error" bash -c "! grep -q '\[error\]' '$WORK/probe.log'"
