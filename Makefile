@@ -4,6 +4,7 @@
 #   make test       unit tests (ASan/UBSan) and integration tests; needs root
 #   make demo       boot two tiny VMs, run the collector and a probe, show vigilctl status
 #   make guest      build the tiny test guest (Debian kernel + busybox initramfs)
+#   make bench      cost per event of the kernel programs, next to empty programs
 #   make vmlinux    regenerate vmlinux/vmlinux.h from the running kernel's BTF
 #   make clean
 
@@ -57,7 +58,7 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 HELPER_SRC := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(HELPER_SRC))
 
-.PHONY: all deps test test-unit test-integration demo guest vmlinux clean
+.PHONY: all deps test test-unit test-integration demo guest bench vmlinux clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -157,6 +158,24 @@ $(GUEST)/burn: tests/helpers/burn.c
 
 guest: $(GUEST)/burn
 	@bash scripts/vm/build-guest.sh $(GUEST) $(GUEST)/burn
+
+# --- benchmarks ---------------------------------------------------------------
+$(BUILD)/bench/%.bpf.o: bench/%.bpf.c vmlinux/vmlinux.h
+	@mkdir -p $(BUILD)/bench
+	@echo '  BPF     $<'
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
+	@echo '  SKEL    $@'
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
+
+$(BUILD)/bench/sched_cost: bench/sched_cost.c $(BUILD)/bpf/cpu_sched.skel.h $(BUILD)/bench/empty_sched.skel.h
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -Wno-missing-prototypes -o $@ $< $(LDLIBS)
+
+bench: deps
+	@$(MAKE) --no-print-directory $(BUILD)/bench/sched_cost
+	@$(BUILD)/bench/sched_cost
 
 test-unit: $(UNIT_BINS)
 test-integration: $(BINS) $(HELPER_BINS)

@@ -120,7 +120,7 @@ static __always_inline void fold(struct vigil_thread *t, const struct task_struc
 
 /* At sched_switch the scheduler has already charged prev's slice to
  * sum_exec_runtime and counted the switch in nivcsw or nvcsw. */
-static __always_inline void switch_out(struct task_struct *prev, bool preempt, __u64 now)
+static __always_inline void switch_out(struct task_struct *prev, bool preempt)
 {
 	__u32 tid = prev->pid;
 	struct vigil_thread *t = bpf_map_lookup_elem(&threads, &tid);
@@ -139,7 +139,9 @@ static __always_inline void switch_out(struct task_struct *prev, bool preempt, _
 	}
 	/* Preempted, or yielded while runnable: it waits on a run queue. */
 	if (preempt || state == TASK_RUNNING) {
-		t->queued_since = now;
+		/* The clock is read only here: most switches are of threads
+		 * that are not watched, and a clock read is not free. */
+		t->queued_since = bpf_ktime_get_ns();
 		t->queued_pcount = task_pcount(prev);
 	} else {
 		t->queued_since = 0;
@@ -162,7 +164,7 @@ static __always_inline void switch_in(struct task_struct *next)
 SEC("tp_btf/sched_switch")
 int BPF_PROG(vigil_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	switch_out(prev, preempt, bpf_ktime_get_ns());
+	switch_out(prev, preempt);
 	switch_in(next);
 	return 0;
 }

@@ -1,0 +1,142 @@
+/* Cost per event of the CPU scheduler programs (bpf/cpu_sched.bpf.c) under a
+ * load heavy in context switches, next to empty programs on the same hooks.
+ *
+ * Two threads ping-pong a byte over pipes for a bounded number of round trips
+ * (each one two context switches and two wakeups on a 2-core host). Run
+ * twice: with the two threads unwatched (the common case on a hypervisor:
+ * most threads are not VMs), then registered as one VM's vCPUs. bpf_stats are
+ * enabled only while this runs (BPF_ENABLE_STATS); figures are the kernel's
+ * run_time_ns / run_cnt for each program over each run.
+ *
+ *   sched_cost [ROUND_TRIPS]   (default 200000) */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <linux/types.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cpu_sched.h"
+#include "cpu_sched.skel.h"
+#include "empty_sched.skel.h"
+
+struct pingpong {
+	int to_b[2], to_a[2];
+	long trips;
+	pid_t tid_b;
+};
+
+static void *player_b(void *arg)
+{
+	struct pingpong *pp = arg;
+	char c;
+
+	pp->tid_b = (pid_t)syscall(SYS_gettid);
+	for (long i = 0; i < pp->trips; i++)
+		if (read(pp->to_b[0], &c, 1) != 1 || write(pp->to_a[1], &c, 1) != 1)
+			break;
+	return NULL;
+}
+
+struct prog_stats {
+	__u64 run_time_ns, run_cnt;
+};
+
+static struct prog_stats stats_of(int prog_fd)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+		return (struct prog_stats){ 0, 0 };
+	return (struct prog_stats){ info.run_time_ns, info.run_cnt };
+}
+
+/* Mean ns per run between two readings, or -1 if the program never ran. */
+static double ns_per_run(struct prog_stats a, struct prog_stats b)
+{
+	return b.run_cnt > a.run_cnt ? (double)(b.run_time_ns - a.run_time_ns) / (double)(b.run_cnt - a.run_cnt) : -1;
+}
+
+static void watch(struct cpu_sched *skel, pid_t tid, __u32 slot, __s32 vcpu)
+{
+	struct vigil_thread t = { .vm_slot = slot, .vcpu = vcpu };
+	__u32 key = (__u32)tid;
+
+	bpf_map_update_elem(bpf_map__fd(skel->maps.threads), &key, &t, BPF_ANY);
+}
+
+/* One ping-pong run; if watched, both threads are registered first. */
+static int run(struct cpu_sched *vigil, struct empty_sched *empty, long trips, int watched, const char *label)
+{
+	struct pingpong pp = { .trips = trips };
+	int fds[4] = { bpf_program__fd(vigil->progs.vigil_sched_switch), bpf_program__fd(empty->progs.empty_sched_switch),
+		       bpf_program__fd(vigil->progs.vigil_sched_wakeup), bpf_program__fd(empty->progs.empty_sched_wakeup) };
+	struct prog_stats before[4], after[4];
+	pthread_t b;
+	char c = 'x';
+
+	if (pipe(pp.to_b) || pipe(pp.to_a) || pthread_create(&b, NULL, player_b, &pp))
+		return -errno;
+	while (!__atomic_load_n(&pp.tid_b, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	if (watched) {
+		watch(vigil, (pid_t)syscall(SYS_gettid), 1, 0);
+		watch(vigil, pp.tid_b, 1, 1);
+	}
+	for (int i = 0; i < 4; i++)
+		before[i] = stats_of(fds[i]);
+	for (long i = 0; i < trips; i++)
+		if (write(pp.to_b[1], &c, 1) != 1 || read(pp.to_a[0], &c, 1) != 1)
+			break;
+	for (int i = 0; i < 4; i++)
+		after[i] = stats_of(fds[i]);
+	pthread_join(b, NULL);
+	for (int i = 0; i < 2; i++) {
+		close(pp.to_b[i]);
+		close(pp.to_a[i]);
+	}
+
+	double sw = ns_per_run(before[0], after[0]), sw0 = ns_per_run(before[1], after[1]);
+	double wk = ns_per_run(before[2], after[2]), wk0 = ns_per_run(before[3], after[3]);
+	printf("%-22s sched_switch %6.1f ns/run (empty %5.1f, ratio %.2f, %llu runs)   "
+	       "sched_wakeup %6.1f ns/run (empty %5.1f, ratio %.2f)\n",
+	       label, sw, sw0, sw / sw0, (unsigned long long)(after[0].run_cnt - before[0].run_cnt), wk, wk0, wk / wk0);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	long trips = argc > 1 ? strtol(argv[1], NULL, 10) : 200000;
+	struct cpu_sched *vigil = NULL;
+	struct empty_sched *empty = NULL;
+	int stats_fd, rc = 1;
+
+	if (trips <= 0 || trips > 10000000) {
+		fprintf(stderr, "usage: sched_cost [ROUND_TRIPS 1-10000000]\n");
+		return 2;
+	}
+	vigil = cpu_sched__open_and_load();
+	empty = empty_sched__open_and_load();
+	if (!vigil || !empty || cpu_sched__attach(vigil) || empty_sched__attach(empty)) {
+		fprintf(stderr, "sched_cost: loading or attaching the programs failed (root? BTF?)\n");
+		goto out;
+	}
+	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (stats_fd < 0) {
+		fprintf(stderr, "sched_cost: enabling bpf_stats failed: %s\n", strerror(errno));
+		goto out;
+	}
+	printf("%ld round trips per run, bpf_stats on; the whole host's events count\n", trips);
+	rc = run(vigil, empty, trips, 0, "threads unwatched:") || run(vigil, empty, trips, 1, "threads watched:");
+	close(stats_fd);
+out:
+	cpu_sched__destroy(vigil);
+	empty_sched__destroy(empty);
+	return rc;
+}
