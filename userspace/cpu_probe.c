@@ -15,6 +15,7 @@
 
 #include "cpu_sched.h"
 #include "cpu_sched.skel.h"
+#include "map_util.h"
 
 struct cpu_probe {
 	struct cpu_sched *skel;
@@ -264,90 +265,37 @@ int cpu_probe_watch_thread(struct cpu_probe *p, pid_t tid, uint32_t vm_slot, int
 	return rc == -ENOENT ? -ESRCH : rc;
 }
 
-/* Every key of a map. Keys are listed before they are used because a delete
- * (by us or by the kernel) during bpf_map_get_next_key() makes the walk start
- * over, so a key may also be listed more than once: the walk stops after
- * twice the map's capacity. On success *out is malloc'd (free() it) and the
- * count is returned; on failure -errno, and *out is left alone. */
-static int map_keys(int fd, size_t key_size, size_t max_entries, void **out)
-{
-	size_t n = 0, cap = 256;
-	char *keys = malloc(cap * key_size), *grown;
-
-	if (!keys)
-		return -ENOMEM;
-	while (n < 2 * max_entries) {
-		if (n == cap) {
-			cap *= 2;
-			grown = realloc(keys, cap * key_size);
-			if (!grown) {
-				free(keys);
-				return -ENOMEM;
-			}
-			keys = grown;
-		}
-		if (bpf_map_get_next_key(fd, n ? keys + (n - 1) * key_size : NULL, keys + n * key_size)) {
-			int rc = -errno;
-
-			if (rc == -ENOENT)
-				break;
-			free(keys);
-			return rc;
-		}
-		n++;
-	}
-	*out = keys;
-	return (int)n;
-}
-
-static int delete_key(int fd, const void *key)
-{
-	if (bpf_map_delete_elem(fd, key) && errno != ENOENT)
-		return -errno;
-	return 0;
-}
-
 static int forget_threads(struct cpu_probe *p, uint32_t vm_slot)
 {
 	void *keys = NULL;
-	int n = map_keys(p->threads_fd, sizeof(__u32), VIGIL_MAX_THREADS, &keys);
+	int n = map_keys_list(p->threads_fd, sizeof(__u32), VIGIL_MAX_THREADS, &keys);
 	const __u32 *tids = keys;
 	struct vigil_thread t;
 	int rc = n < 0 ? n : 0;
 
 	for (int i = 0; i < n && !rc; i++)
 		if (bpf_map_lookup_elem(p->threads_fd, &tids[i], &t) == 0 && t.vm_slot == vm_slot)
-			rc = delete_key(p->threads_fd, &tids[i]);
+			rc = map_delete_key(p->threads_fd, &tids[i]);
 	free(keys);
 	return rc;
 }
 
 static int forget_processes(struct cpu_probe *p, uint32_t vm_slot)
 {
-	void *keys = NULL;
-	int n = map_keys(p->processes_fd, sizeof(__u32), VIGIL_MAX_PROCESSES, &keys);
-	const __u32 *tgids = keys;
-	__u32 slot;
-	int rc = n < 0 ? n : 0;
-
-	for (int i = 0; i < n && !rc; i++)
-		if (bpf_map_lookup_elem(p->processes_fd, &tgids[i], &slot) == 0 && slot == vm_slot)
-			rc = delete_key(p->processes_fd, &tgids[i]);
-	free(keys);
-	return rc;
+	return map_forget_u32_value(p->processes_fd, VIGIL_MAX_PROCESSES, vm_slot);
 }
 
 static int forget_buckets(struct cpu_probe *p, uint32_t vm_slot)
 {
 	void *keys = NULL;
-	int n = map_keys(p->totals_fd, sizeof(struct vigil_bucket_key), VIGIL_MAX_BUCKETS, &keys);
+	int n = map_keys_list(p->totals_fd, sizeof(struct vigil_bucket_key), VIGIL_MAX_BUCKETS, &keys);
 	const struct vigil_bucket_key *buckets = keys;
 	int rc = n < 0 ? n : 0;
 	size_t kept = 0;
 
 	for (int i = 0; i < n && !rc; i++)
 		if (buckets[i].vm_slot == vm_slot)
-			rc = delete_key(p->totals_fd, &buckets[i]);
+			rc = map_delete_key(p->totals_fd, &buckets[i]);
 	free(keys);
 
 	for (size_t i = 0; i < p->nlast; i++)
@@ -496,7 +444,7 @@ static int add_bucket(struct readings *r, const struct vigil_bucket_key *key)
 static int list_buckets(struct cpu_probe *p, struct readings *r)
 {
 	void *keys = NULL;
-	int n = map_keys(p->totals_fd, sizeof(struct vigil_bucket_key), VIGIL_MAX_BUCKETS, &keys);
+	int n = map_keys_list(p->totals_fd, sizeof(struct vigil_bucket_key), VIGIL_MAX_BUCKETS, &keys);
 	const struct vigil_bucket_key *buckets = keys;
 	int rc = n < 0 ? n : 0;
 
@@ -514,7 +462,7 @@ static int list_buckets(struct cpu_probe *p, struct readings *r)
 static int list_threads(struct cpu_probe *p, struct readings *r, struct listed_thread **out)
 {
 	void *keys = NULL;
-	int n = map_keys(p->threads_fd, sizeof(__u32), VIGIL_MAX_THREADS, &keys);
+	int n = map_keys_list(p->threads_fd, sizeof(__u32), VIGIL_MAX_THREADS, &keys);
 	const __u32 *tids = keys;
 	struct listed_thread *listed;
 	size_t count = 0;

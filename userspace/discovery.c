@@ -830,6 +830,18 @@ static bool stop_requested(struct discovery *d)
 	return stop;
 }
 
+/* The last act of each thread: says it is done and lets go of d. */
+static void thread_exit(struct discovery *d, bool *done)
+{
+	pthread_mutex_lock(&d->lock);
+	*done = true;
+	pthread_cond_broadcast(&d->finished);
+	bool last = --d->refs == 0;
+	pthread_mutex_unlock(&d->lock);
+	if (last)
+		discovery_free(d);
+}
+
 static void *discovery_thread(void *arg)
 {
 	struct discovery *d = arg;
@@ -864,13 +876,7 @@ static void *discovery_thread(void *arg)
 			break;
 	}
 
-	pthread_mutex_lock(&d->lock);
-	d->thread_done = true;
-	pthread_cond_broadcast(&d->finished);
-	bool last = --d->refs == 0;
-	pthread_mutex_unlock(&d->lock);
-	if (last)
-		discovery_free(d);
+	thread_exit(d, &d->thread_done);
 	return NULL;
 }
 
@@ -970,13 +976,7 @@ static void *events_thread(void *arg)
 	if (timer >= 0)
 		virEventRemoveTimeout(timer);
 
-	pthread_mutex_lock(&d->lock);
-	d->events_done = true;
-	pthread_cond_broadcast(&d->finished);
-	bool last = --d->refs == 0;
-	pthread_mutex_unlock(&d->lock);
-	if (last)
-		discovery_free(d);
+	thread_exit(d, &d->events_done);
 	return NULL;
 }
 

@@ -15,6 +15,7 @@
 
 #include "kvm_exit_maps.h"
 #include "kvm_exit.skel.h"
+#include "map_util.h"
 
 _Static_assert(KVM_EXIT_ISA_VMX == VIGIL_KVM_ISA_VMX && KVM_EXIT_ISA_SVM == VIGIL_KVM_ISA_SVM,
 	       "the loader and the kernel program must agree on ISA values");
@@ -392,74 +393,21 @@ int kvm_probe_watch_process(struct kvm_probe *p, pid_t tgid, uint32_t vm_slot)
 	return 0;
 }
 
-/* Every key of a map. A delete during bpf_map_get_next_key() (by us, or a
- * key the kernel recreates) makes the walk start over, so a key may be
- * listed twice; the walk stops after twice the map's capacity. On success
- * *out is malloc'd (free() it) and the count is returned; on failure -errno
- * and *out is left alone. */
-static int map_keys(int fd, size_t key_size, size_t max_entries, void **out)
-{
-	size_t n = 0, cap = 64;
-	char *keys = malloc(cap * key_size), *grown;
-
-	if (!keys)
-		return -ENOMEM;
-	while (n < 2 * max_entries) {
-		if (n == cap) {
-			cap *= 2;
-			grown = realloc(keys, cap * key_size);
-			if (!grown) {
-				free(keys);
-				return -ENOMEM;
-			}
-			keys = grown;
-		}
-		if (bpf_map_get_next_key(fd, n ? keys + (n - 1) * key_size : NULL, keys + n * key_size)) {
-			int rc = -errno;
-
-			if (rc == -ENOENT)
-				break;
-			free(keys);
-			return rc;
-		}
-		n++;
-	}
-	*out = keys;
-	return (int)n;
-}
-
-static int delete_key(int fd, const void *key)
-{
-	if (bpf_map_delete_elem(fd, key) && errno != ENOENT)
-		return -errno;
-	return 0;
-}
-
 static int forget_processes(struct kvm_probe *p, uint32_t vm_slot)
 {
-	void *keys = NULL;
-	int n = map_keys(p->processes_fd, sizeof(__u32), VIGIL_KVM_MAX_PROCESSES, &keys);
-	const __u32 *tgids = keys;
-	__u32 slot;
-	int rc = n < 0 ? n : 0;
-
-	for (int i = 0; i < n && !rc; i++)
-		if (bpf_map_lookup_elem(p->processes_fd, &tgids[i], &slot) == 0 && slot == vm_slot)
-			rc = delete_key(p->processes_fd, &tgids[i]);
-	free(keys);
-	return rc;
+	return map_forget_u32_value(p->processes_fd, VIGIL_KVM_MAX_PROCESSES, vm_slot);
 }
 
 static int forget_counts(struct kvm_probe *p, uint32_t vm_slot)
 {
 	void *keys = NULL;
-	int n = map_keys(p->counts_fd, sizeof(struct vigil_kvm_exit_key), VIGIL_KVM_MAX_COUNTERS, &keys);
+	int n = map_keys_list(p->counts_fd, sizeof(struct vigil_kvm_exit_key), VIGIL_KVM_MAX_COUNTERS, &keys);
 	const struct vigil_kvm_exit_key *counts = keys;
 	int rc = n < 0 ? n : 0;
 
 	for (int i = 0; i < n && !rc; i++)
 		if (counts[i].vm_slot == vm_slot)
-			rc = delete_key(p->counts_fd, &counts[i]);
+			rc = map_delete_key(p->counts_fd, &counts[i]);
 	free(keys);
 	return rc;
 }
@@ -511,7 +459,7 @@ static int sum_percpu(int fd, const void *key, __u64 *percpu, int ncpus, uint64_
 int kvm_probe_snapshot(struct kvm_probe *p, struct kvm_exit_reading **out)
 {
 	void *raw = NULL;
-	int n = map_keys(p->counts_fd, sizeof(struct vigil_kvm_exit_key), VIGIL_KVM_MAX_COUNTERS, &raw);
+	int n = map_keys_list(p->counts_fd, sizeof(struct vigil_kvm_exit_key), VIGIL_KVM_MAX_COUNTERS, &raw);
 	struct vigil_kvm_exit_key *keys = raw;
 	struct kvm_exit_reading *readings;
 	__u64 *percpu;
