@@ -139,7 +139,7 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(SAN_PROBE) $(SAN_COLL) $(SAN_CLI) $
 
 # The KVM exit driver links the loader (and through it the skeleton and
 # libbpf); the other helpers stand alone.
-$(BUILD)/tests/kvmcount: tests/helpers/kvmcount.c $(BUILD)/rel/userspace/kvm_exit.o
+$(BUILD)/tests/kvmcount: tests/helpers/kvmcount.c $(BUILD)/rel/userspace/kvm_exit.o $(BUILD)/rel/userspace/map_util.o
 	@mkdir -p $(dir $@)
 	@echo '  LD      $@'
 	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS)
