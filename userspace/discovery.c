@@ -623,6 +623,39 @@ static pid_t qemu_pid_of_domain(const char *name, const char *uuid)
 
 /* Fills t from one libvirt domain. Returns -1 for a domain to leave out:
  * one that vanished between the listing and the questions about it. */
+/* libvirt's memory statistics tags, by our balloon_stat index, and whether
+ * libvirt gives them in KiB (the rest are counts). */
+static const struct {
+	int tag;
+	bool kib;
+} balloon_tags[BALLOON_STAT_COUNT] = {
+	[BALLOON_ACTUAL] = { VIR_DOMAIN_MEMORY_STAT_ACTUAL_BALLOON, true },
+	[BALLOON_UNUSED] = { VIR_DOMAIN_MEMORY_STAT_UNUSED, true },
+	[BALLOON_AVAILABLE] = { VIR_DOMAIN_MEMORY_STAT_AVAILABLE, true },
+	[BALLOON_SWAP_IN] = { VIR_DOMAIN_MEMORY_STAT_SWAP_IN, true },
+	[BALLOON_SWAP_OUT] = { VIR_DOMAIN_MEMORY_STAT_SWAP_OUT, true },
+	[BALLOON_MAJOR_FAULTS] = { VIR_DOMAIN_MEMORY_STAT_MAJOR_FAULT, false },
+};
+
+/* Configured memory and the balloon statistics. Runs on the discovery
+ * thread, never on the sampling path. A domain without a balloon driver
+ * simply reports none. */
+static void describe_memory(virDomainPtr dom, struct vm_memory_info *m)
+{
+	virDomainMemoryStatStruct stats[VIR_DOMAIN_MEMORY_STAT_NR];
+	unsigned long max_kib = virDomainGetMaxMemory(dom);
+	int n;
+
+	m->configured_bytes = (uint64_t)max_kib * 1024;
+	n = virDomainMemoryStats(dom, stats, VIR_DOMAIN_MEMORY_STAT_NR, 0);
+	for (int i = 0; i < n; i++)
+		for (int b = 0; b < BALLOON_STAT_COUNT; b++)
+			if (stats[i].tag == balloon_tags[b].tag) {
+				m->balloon[b] = balloon_tags[b].kib ? stats[i].val * 1024 : stats[i].val;
+				m->balloon_have |= 1u << b;
+			}
+}
+
 static int describe_domain(virDomainPtr dom, struct vm_target *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -652,6 +685,7 @@ static int describe_domain(virDomainPtr dom, struct vm_target *t)
 		if (proc_cgroup_path(t->pid, t->cgroup, sizeof(t->cgroup)) < 0)
 			t->cgroup[0] = '\0';
 		domain_cgroup_from_thread_cgroup(t->cgroup);
+		describe_memory(dom, &t->memory);
 	} else {
 		t->pid = 0;
 		snprintf(t->state, sizeof(t->state), "no-process");

@@ -19,6 +19,25 @@
 
 enum vm_source { VM_SOURCE_LIBVIRT, VM_SOURCE_PID };
 
+/* Balloon statistics as the guest's balloon driver reports them through
+ * libvirt (no guest agent). Memory figures are bytes; swap and major faults
+ * are the guest's cumulative counts since it booted. */
+enum balloon_stat {
+	BALLOON_ACTUAL,       /* current balloon size: memory the guest has */
+	BALLOON_UNUSED,       /* free memory in the guest */
+	BALLOON_AVAILABLE,    /* memory the guest sees as usable */
+	BALLOON_SWAP_IN,      /* bytes swapped in */
+	BALLOON_SWAP_OUT,     /* bytes swapped out */
+	BALLOON_MAJOR_FAULTS, /* major page faults in the guest */
+	BALLOON_STAT_COUNT
+};
+
+struct vm_memory_info {
+	uint64_t configured_bytes;        /* the domain's maximum memory; 0: unknown */
+	unsigned balloon_have;            /* bit (1 << stat) set when reported */
+	uint64_t balloon[BALLOON_STAT_COUNT];
+};
+
 struct vm_target {
 	char name[VM_NAME_MAX];
 	char uuid[VM_UUID_LEN + 1];     /* canonical lower-case UUID */
@@ -26,6 +45,7 @@ struct vm_target {
 	enum vm_source source;
 	pid_t pid;                      /* QEMU (or target) process; 0 if none found */
 	char cgroup[CGROUP_PATH_MAX];   /* process cgroup path, "" if unknown */
+	struct vm_memory_info memory;   /* libvirt domains only; zero otherwise */
 };
 
 struct vm_list {

@@ -222,6 +222,7 @@ static void slot_update(struct sampler *s, int idx, const struct vm_target *t)
 		/* Keep our own state when the process vanished under us. */
 		snprintf(slot->target.state, sizeof(slot->target.state), "%s", t->state);
 		snprintf(slot->target.name, sizeof(slot->target.name), "%s", t->name);
+		slot->target.memory = t->memory;
 		slot_refresh_threads(s, (uint32_t)idx);
 	}
 }
@@ -291,6 +292,29 @@ static int add_cpu_samples(Vigil__VmSamples *vm, const struct bucket_prev *d, ui
 	return 0;
 }
 
+/* From libvirt's latest listing (refreshed by the discovery thread): the
+ * configured memory and whatever balloon statistics the guest reports. */
+static int add_libvirt_memory_samples(const struct vm_memory_info *m, Vigil__VmSamples *vm)
+{
+	static const char *const names[BALLOON_STAT_COUNT] = {
+		[BALLOON_ACTUAL] = "mem.balloon_actual_bytes",
+		[BALLOON_UNUSED] = "mem.balloon_unused_bytes",
+		[BALLOON_AVAILABLE] = "mem.balloon_available_bytes",
+		[BALLOON_SWAP_IN] = "mem.guest_swap_in_bytes",
+		[BALLOON_SWAP_OUT] = "mem.guest_swap_out_bytes",
+		[BALLOON_MAJOR_FAULTS] = "mem.guest_major_faults",
+	};
+
+	if (m->configured_bytes &&
+	    batch_add_sample(vm, "mem.configured_bytes", (double)m->configured_bytes, NULL, NULL) < 0)
+		return -ENOMEM;
+	for (int b = 0; b < BALLOON_STAT_COUNT; b++)
+		if ((m->balloon_have & (1u << b)) &&
+		    batch_add_sample(vm, names[b], (double)m->balloon[b], NULL, NULL) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
 /* Per VM only: page faults of all its threads, QEMU's resident set, and the
  * VM's memory cgroup where it has one of its own. A figure that cannot be
  * read this interval is left out rather than sent as zero. */
@@ -307,7 +331,7 @@ static int add_memory_samples(const struct vm_slot *slot, const struct bucket_pr
 	if (slot->mem_file[0] && read_u64_file(slot->mem_file, &bytes) == 0 &&
 	    batch_add_sample(vm, "mem.cgroup_bytes", (double)bytes, NULL, NULL) < 0)
 		return -ENOMEM;
-	return 0;
+	return add_libvirt_memory_samples(&slot->target.memory, vm);
 }
 
 /* Whole VM, then each vCPU, then the emulator and I/O threads together. */

@@ -69,6 +69,15 @@ check "a libvirt VM's resident memory is stored (> 16 MiB)" [ "${a_rss:-0}" -gt 
 check "a libvirt VM's cgroup memory is stored, within 25% of QEMU's resident set" \
 	awk -v a="${a_rss:-0}" -v b="${a_cg:-0}" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(b > 0 && d <= a * 0.25) }'
 
+a_conf=$(latest "$VM_A" mem.configured_bytes); a_actual=$(latest "$VM_A" mem.balloon_actual_bytes)
+a_avail=$(latest "$VM_A" mem.balloon_available_bytes); a_unused=$(latest "$VM_A" mem.balloon_unused_bytes)
+virsh_actual=$(virsh -c "$VM_URI" dommemstat "$VM_A" 2>/dev/null | awk '$1 == "actual" { print $2 * 1024 }')
+echo "  $VM_A: configured ${a_conf:-none}, balloon actual ${a_actual:-none} (virsh ${virsh_actual:-none}), available ${a_avail:-none}, unused ${a_unused:-none}"
+check "configured memory is the domain's 256 MiB" [ "${a_conf:-0}" = 268435456 ]
+check "balloon actual size stored and equal to virsh dommemstat" \
+	[ -n "$a_actual" ] && [ "$a_actual" = "$virsh_actual" ]
+check "the guest's balloon driver reports available and unused memory" \
+	[ "${a_avail:-0}" -gt 0 ] && [ "${a_unused:-0}" -gt 0 ] && [ "${a_unused:-0}" -le "${a_avail:-0}" ]
 check "TCG guests have no kvm.exits series (the family is simply absent)" [ "$(sqlite3 "$DB" \
 	"SELECT count(*) FROM interval_rows WHERE metric = 'kvm.exits'")" = 0 ]
 
