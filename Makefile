@@ -137,9 +137,17 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(SAN_PROBE) $(SAN_COLL) $(SAN_CLI) $
 	@echo '  LD      $@'
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS) -lcmocka
 
-# The KVM exit driver links the loader (and through it the skeleton and
-# libbpf); the other helpers stand alone.
+# Test drivers that link a loader (and through it the skeleton and libbpf);
+# the other helpers stand alone.
 $(BUILD)/tests/kvmcount: tests/helpers/kvmcount.c $(BUILD)/rel/userspace/kvm_exit.o $(BUILD)/rel/userspace/map_util.o
+	@mkdir -p $(dir $@)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS)
+
+# netcount drives the network loader, so it links the loader's objects
+# (the skeleton is embedded in net_probe.o) rather than being one file.
+NETCOUNT_OBJ := $(call obj,rel,userspace/net_probe.c userspace/tc_netlink.c)
+$(BUILD)/tests/netcount: tests/helpers/netcount.c $(NETCOUNT_OBJ)
 	@mkdir -p $(dir $@)
 	@echo '  LD      $@'
 	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS)
