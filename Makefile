@@ -17,7 +17,7 @@ BUILD    := build
 WERROR   ?= -Werror
 
 WARNINGS := -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-PKGS     := libbpf sqlite3 libprotobuf-c json-c libvirt
+PKGS     := libbpf sqlite3 libprotobuf-c json-c libvirt libxml-2.0
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -MMD -MP \
             -I$(BUILD)/gen -I$(BUILD)/bpf -Icommon -Ibpf -Iuserspace -Icollector -Icli \
@@ -159,13 +159,13 @@ $(BUILD)/tests/%: tests/helpers/%.c
 
 # --- tiny guest for VM tests and the demo ---------------------------------------
 GUEST := $(BUILD)/guest
-$(GUEST)/burn: tests/helpers/burn.c
+$(GUEST)/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
 	@echo '  CC      $@ (static, runs in the guest)'
 	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -static -o $@ $< -lpthread
 
-guest: $(GUEST)/burn
-	@bash scripts/vm/build-guest.sh $(GUEST) $(GUEST)/burn
+guest: $(GUEST)/burn $(GUEST)/rawsend
+	@bash scripts/vm/build-guest.sh $(GUEST) $(GUEST)/burn $(GUEST)/rawsend
 
 # --- benchmarks ---------------------------------------------------------------
 $(BUILD)/bench/%.bpf.o: bench/%.bpf.c vmlinux/vmlinux.h

@@ -70,8 +70,8 @@ static Vigil__Tag *tag_new(const char *key, const char *value)
 	return tag;
 }
 
-int batch_add_sample(Vigil__VmSamples *vm, const char *metric, double value, const char *tag_key,
-		     const char *tag_value)
+int batch_add_sample_tags(Vigil__VmSamples *vm, const char *metric, double value, const struct batch_tag *tags,
+			  size_t n_tags)
 {
 	Vigil__Sample *s = malloc(sizeof(*s));
 	if (!s)
@@ -79,15 +79,30 @@ int batch_add_sample(Vigil__VmSamples *vm, const char *metric, double value, con
 	vigil__sample__init(s);
 	s->metric = strdup(metric);
 	s->value = value;
-	Vigil__Tag *tag = tag_key ? tag_new(tag_key, tag_value) : NULL;
-	if (!s->metric || (tag_key && (!tag || append((void ***)&s->tags, &s->n_tags, tag) < 0)) ||
-	    append((void ***)&vm->samples, &vm->n_samples, s) < 0) {
-		if (tag && s->n_tags == 0)
-			vigil__tag__free_unpacked(tag, NULL);
+	int rc = s->metric ? 0 : -ENOMEM;
+	for (size_t i = 0; i < n_tags && rc == 0; i++) {
+		Vigil__Tag *tag = tag_new(tags[i].key, tags[i].value);
+		if (!tag || append((void ***)&s->tags, &s->n_tags, tag) < 0) {
+			if (tag)
+				vigil__tag__free_unpacked(tag, NULL);
+			rc = -ENOMEM;
+		}
+	}
+	if (rc == 0)
+		rc = append((void ***)&vm->samples, &vm->n_samples, s);
+	if (rc < 0) {
 		vigil__sample__free_unpacked(s, NULL);
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+int batch_add_sample(Vigil__VmSamples *vm, const char *metric, double value, const char *tag_key,
+		     const char *tag_value)
+{
+	struct batch_tag tag = { tag_key, tag_value };
+
+	return batch_add_sample_tags(vm, metric, value, &tag, tag_key ? 1 : 0);
 }
 
 int batch_pack(Vigil__Batch *b, uint8_t **buf, size_t *len)
@@ -100,17 +115,17 @@ int batch_pack(Vigil__Batch *b, uint8_t **buf, size_t *len)
 
 void batch_print(FILE *f, const Vigil__Batch *b)
 {
-	fprintf(f, "%-24s %-10s %-5s %-16s %-14s %10s\n", "VM", "STATE", "VCPUS", "METRIC", "TAGS", "VALUE");
+	fprintf(f, "%-24s %-10s %-5s %-22s %-30s %14s\n", "VM", "STATE", "VCPUS", "METRIC", "TAGS", "VALUE");
 	for (size_t i = 0; i < b->n_vms; i++) {
 		const Vigil__VmSamples *vm = b->vms[i];
 		if (vm->n_samples == 0)
-			fprintf(f, "%-24s %-10s %5u %-16s %-14s %10s\n", vm->name, vm->state, vm->vcpus, "-", "-", "-");
+			fprintf(f, "%-24s %-10s %5u %-22s %-30s %14s\n", vm->name, vm->state, vm->vcpus, "-", "-", "-");
 		for (size_t j = 0; j < vm->n_samples; j++) {
 			char tags[WIRE_TAGS_MAX_LEN];
 			const Vigil__Sample *s = vm->samples[j];
 			if (wire_canonical_tags(s->tags, s->n_tags, tags, sizeof(tags)) < 0 || !tags[0])
 				snprintf(tags, sizeof(tags), "-");
-			fprintf(f, "%-24s %-10s %5u %-16s %-14s %10.2f\n", vm->name, vm->state, vm->vcpus, s->metric,
+			fprintf(f, "%-24s %-10s %5u %-22s %-30s %14.2f\n", vm->name, vm->state, vm->vcpus, s->metric,
 				tags, s->value);
 		}
 	}

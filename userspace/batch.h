@@ -13,6 +13,15 @@ Vigil__Batch *batch_new(const char *host, uint64_t seq, int64_t t_start_ms, int6
 			uint32_t interval_ms);
 Vigil__VmSamples *batch_add_vm(Vigil__Batch *b, const struct vm_target *t, unsigned vcpus);
 
+struct batch_tag {
+	const char *key;
+	const char *value;
+};
+
+/* Adds a sample with n_tags tags (the wire format sorts them). 0 or -ENOMEM. */
+int batch_add_sample_tags(Vigil__VmSamples *vm, const char *metric, double value, const struct batch_tag *tags,
+			  size_t n_tags);
+
 /* Adds a sample with at most one tag (tag_key NULL for none). 0 or -ENOMEM. */
 int batch_add_sample(Vigil__VmSamples *vm, const char *metric, double value, const char *tag_key,
 		     const char *tag_value);

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include <libvirt/libvirt.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
 #include <libvirt/virterror.h>
 
 /* ------------------------------------------------------------------------ */
@@ -637,6 +639,62 @@ static const struct {
 	[BALLOON_MAJOR_FAULTS] = { VIR_DOMAIN_MEMORY_STAT_MAJOR_FAULT, false },
 };
 
+/* The value of attribute name of the first element matching path below
+ * node, copied into buf; "" if absent. */
+static void xml_attr(xmlXPathContextPtr ctx, xmlNodePtr node, const char *path, const char *name, char *buf,
+		     size_t len)
+{
+	xmlXPathObjectPtr found;
+	xmlChar *v = NULL;
+
+	buf[0] = '\0';
+	ctx->node = node;
+	found = xmlXPathEvalExpression((const xmlChar *)path, ctx);
+	if (found && found->nodesetval && found->nodesetval->nodeNr > 0)
+		v = xmlGetProp(found->nodesetval->nodeTab[0], (const xmlChar *)name);
+	if (v)
+		snprintf(buf, len, "%s", (const char *)v);
+	xmlFree(v);
+	xmlXPathFreeObject(found);
+}
+
+int domain_xml_nics(const char *xml, struct vm_nic *out, unsigned max)
+{
+	xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
+									 XML_PARSE_NOWARNING);
+	xmlXPathContextPtr ctx = doc ? xmlXPathNewContext(doc) : NULL;
+	xmlXPathObjectPtr ifs = ctx ? xmlXPathEvalExpression((const xmlChar *)"/domain/devices/interface", ctx) : NULL;
+	int n = 0;
+
+	if (!ifs) {
+		xmlXPathFreeContext(ctx);
+		xmlFreeDoc(doc);
+		return -1;
+	}
+	for (int i = 0; ifs->nodesetval && i < ifs->nodesetval->nodeNr && (unsigned)n < max; i++) {
+		xmlNodePtr iface = ifs->nodesetval->nodeTab[i];
+
+		xml_attr(ctx, iface, "target", "dev", out[n].dev, sizeof(out[n].dev));
+		xml_attr(ctx, iface, "mac", "address", out[n].mac, sizeof(out[n].mac));
+		if (out[n].dev[0])
+			n++;
+	}
+	xmlXPathFreeObject(ifs);
+	xmlXPathFreeContext(ctx);
+	xmlFreeDoc(doc);
+	return n;
+}
+
+/* The domain's interfaces, from its live XML. */
+static void describe_nics(virDomainPtr dom, struct vm_target *t)
+{
+	char *xml = virDomainGetXMLDesc(dom, 0);
+	int n = xml ? domain_xml_nics(xml, t->nics, VM_MAX_NICS) : -1;
+
+	t->n_nics = n > 0 ? (unsigned)n : 0;
+	free(xml);
+}
+
 /* Configured memory and the balloon statistics. Runs on the discovery
  * thread, never on the sampling path. A domain without a balloon driver
  * simply reports none. */
@@ -686,6 +744,7 @@ static int describe_domain(virDomainPtr dom, struct vm_target *t)
 			t->cgroup[0] = '\0';
 		domain_cgroup_from_thread_cgroup(t->cgroup);
 		describe_memory(dom, &t->memory);
+		describe_nics(dom, t);
 	} else {
 		t->pid = 0;
 		snprintf(t->state, sizeof(t->state), "no-process");

@@ -32,6 +32,14 @@ enum balloon_stat {
 	BALLOON_STAT_COUNT
 };
 
+/* A network interface of a domain, from its XML: the host-side device
+ * (<target dev>, a tap for most interface types) and the guest's MAC. */
+#define VM_MAX_NICS 8
+struct vm_nic {
+	char dev[16];   /* IFNAMSIZ */
+	char mac[18];   /* "52:54:00:12:34:56" */
+};
+
 struct vm_memory_info {
 	uint64_t configured_bytes;        /* the domain's maximum memory; 0: unknown */
 	unsigned balloon_have;            /* bit (1 << stat) set when reported */
@@ -46,6 +54,8 @@ struct vm_target {
 	pid_t pid;                      /* QEMU (or target) process; 0 if none found */
 	char cgroup[CGROUP_PATH_MAX];   /* process cgroup path, "" if unknown */
 	struct vm_memory_info memory;   /* libvirt domains only; zero otherwise */
+	struct vm_nic nics[VM_MAX_NICS];/* libvirt domains only */
+	unsigned n_nics;
 };
 
 struct vm_list {
@@ -79,6 +89,11 @@ int proc_cgroup_path(pid_t pid, char *buf, size_t len);
  * -ENODATA when the process sits in the root cgroup or has no memory
  * controller, -ENOENT when the file is not there, or another negative errno. */
 int proc_memory_cgroup_file(pid_t pid, bool libvirt_domain, char *file, size_t len);
+
+/* The interfaces of a domain XML that have a host-side device (<target
+ * dev='...'>), in document order, at most max. Returns the count, or -1 if
+ * the XML does not parse. */
+int domain_xml_nics(const char *xml, struct vm_nic *out, unsigned max);
 
 /* Turns the cgroup of a libvirt domain's QEMU thread (".../emulator",
  * ".../vcpuN", ".../iothreadN") into the domain's own cgroup, in place.

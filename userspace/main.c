@@ -13,6 +13,7 @@
 #include "cpu_probe.h"
 #include "discovery.h"
 #include "kvm_exit.h"
+#include "net_probe.h"
 #include "log.h"
 #include "probe_args.h"
 #include "sampler.h"
@@ -47,6 +48,7 @@ struct probe {
 	struct vm_target pid_targets[PROBE_MAX_PID_TARGETS];
 	struct cpu_probe *cpu;
 	struct kvm_probe *kvm;          /* NULL: KVM exits not counted */
+	struct net_probe *net;          /* NULL: network not counted */
 	struct discovery *discovery;
 	struct shipper *shipper;
 	struct sampler *sampler;
@@ -183,6 +185,8 @@ static int start_components(struct probe *p)
 	 * exits to count; everything else still runs. */
 	if (kvm_probe_open(&p->kvm, err, sizeof(err)) < 0)
 		log_warn("KVM exits not counted: %s", err);
+	if (net_probe_open(&p->net, err, sizeof(err)) < 0)
+		log_warn("network traffic not counted: %s", err);
 	if (discovery_start(&p->discovery, p->args.libvirt_uri, p->args.rediscover_ms) < 0) {
 		log_error("cannot start VM discovery");
 		return -1;
@@ -191,7 +195,7 @@ static int start_components(struct probe *p)
 		log_error("%s", err);
 		return -1;
 	}
-	if (sampler_new(&p->sampler, p->cpu, p->kvm) < 0) {
+	if (sampler_new(&p->sampler, p->cpu, p->kvm, p->net) < 0) {
 		log_error("out of memory");
 		return -1;
 	}
@@ -213,6 +217,7 @@ static int finish(struct probe *p)
 	if (p->discovery)
 		discovery_stop(p->discovery);
 	kvm_probe_close(p->kvm);
+	net_probe_close(p->net);
 	cpu_probe_close(p->cpu);
 	return rc;
 }

@@ -7,6 +7,7 @@
 
 #include "batch.h"
 #include "exit_counts.h"
+#include "nic_sampler.h"
 #include "log.h"
 #include "memory.h"
 
@@ -38,6 +39,7 @@ struct vm_slot {
 	char mem_file[CGROUP_PATH_MAX + 64]; /* the VM's cgroup memory usage, "" if none */
 	unsigned vcpus;        /* vCPU threads seen */
 	struct exit_counts exits;
+	struct vm_nics nics;
 	/* Indexed by vcpu + 1, so the emulator's vcpu -1 is index 0. */
 	struct bucket_prev prev[MAX_VCPUS + 1];
 };
@@ -45,16 +47,18 @@ struct vm_slot {
 struct sampler {
 	struct cpu_probe *cpu;
 	struct kvm_probe *kvm;  /* NULL: KVM exits not counted on this host */
+	struct net_probe *net;  /* NULL: network not counted on this host */
 	struct vm_slot slots[SAMPLER_MAX_VMS];
 };
 
-int sampler_new(struct sampler **out, struct cpu_probe *cpu, struct kvm_probe *kvm)
+int sampler_new(struct sampler **out, struct cpu_probe *cpu, struct kvm_probe *kvm, struct net_probe *net)
 {
 	struct sampler *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->cpu = cpu;
 	s->kvm = kvm;
+	s->net = net;
 	*out = s;
 	return 0;
 }
@@ -66,6 +70,7 @@ static void slot_forget(struct sampler *s, uint32_t idx)
 	if (s->kvm)
 		kvm_probe_forget_slot(s->kvm, idx);
 	exit_counts_free(&s->slots[idx].exits);
+	vm_nics_release(&s->slots[idx].nics, s->net);
 }
 
 static void slot_release(struct sampler *s, uint32_t idx)
@@ -200,6 +205,7 @@ static void slot_register(struct sampler *s, const struct vm_target *t)
 	if (t->source != VM_SOURCE_LIBVIRT ||
 	    proc_memory_cgroup_file(t->pid, true, slot->mem_file, sizeof(slot->mem_file)) < 0)
 		slot->mem_file[0] = '\0';
+	vm_nics_sync(&slot->nics, s->net, t);
 	log_info("vm %s (%s): monitoring pid %d, %u vCPU thread(s), cgroup %s", t->name, t->uuid, t->pid,
 		 slot->vcpus, t->cgroup[0] ? t->cgroup : "unknown");
 }
@@ -223,6 +229,9 @@ static void slot_update(struct sampler *s, int idx, const struct vm_target *t)
 		snprintf(slot->target.state, sizeof(slot->target.state), "%s", t->state);
 		snprintf(slot->target.name, sizeof(slot->target.name), "%s", t->name);
 		slot->target.memory = t->memory;
+		memcpy(slot->target.nics, t->nics, sizeof(t->nics));
+		slot->target.n_nics = t->n_nics;
+		vm_nics_sync(&slot->nics, s->net, t);
 		slot_refresh_threads(s, (uint32_t)idx);
 	}
 }
@@ -405,6 +414,8 @@ int sampler_collect(struct sampler *s, uint64_t now_mono_ns, uint64_t window_ns,
 			rc = emit_slot(slot, deltas, window_ns, vm);
 		if (!rc && vm && slot->target.pid > 0)
 			rc = exit_counts_emit(&slot->exits, exits, (size_t)n_exits, i, vm);
+		if (!rc && vm && slot->target.pid > 0)
+			rc = vm_nics_emit(&slot->nics, s->net, vm);
 	}
 	free(deltas);
 	free(readings);

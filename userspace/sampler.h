@@ -10,14 +10,16 @@
 #include "cpu_probe.h"
 #include "discovery.h"
 #include "kvm_exit.h"
+#include "net_probe.h"
 #include "vigil.pb-c.h"
 
 #define SAMPLER_MAX_VMS 1024
 
 struct sampler;
 
-/* kvm may be NULL when KVM exits cannot be counted on this host. */
-int sampler_new(struct sampler **out, struct cpu_probe *cpu, struct kvm_probe *kvm);
+/* kvm and net may be NULL when KVM exits or network traffic cannot be
+ * counted on this host. */
+int sampler_new(struct sampler **out, struct cpu_probe *cpu, struct kvm_probe *kvm, struct net_probe *net);
 void sampler_free(struct sampler *s);
 
 /* Makes the monitored set equal to targets (matched by UUID): new VMs get a

@@ -4,13 +4,16 @@
 # whose /init loads the virtio modules and runs the workload named on the
 # kernel command line (see scripts/vm/init). Skips what is already built.
 #
-#   build-guest.sh OUTDIR BURN_STATIC
+#   build-guest.sh OUTDIR BURN_STATIC RAWSEND_STATIC
 #
-# BURN_STATIC is a statically linked build of tests/helpers/burn.c.
+# BURN_STATIC and RAWSEND_STATIC are statically linked builds of
+# tests/helpers/burn.c and tests/helpers/rawsend.c.
 set -euo pipefail
 
-OUT=${1:?usage: build-guest.sh OUTDIR BURN_STATIC}
-BURN=${2:?usage: build-guest.sh OUTDIR BURN_STATIC}
+USAGE="usage: build-guest.sh OUTDIR BURN_STATIC RAWSEND_STATIC"
+OUT=${1:?$USAGE}
+BURN=${2:?$USAGE}
+RAWSEND=${3:?$USAGE}
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 # Loaded in this order: each needs the ones before it.
@@ -20,7 +23,7 @@ MODULES=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_p
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 if [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd.img" ] && [ "$OUT/initrd.img" -nt "$HERE/init" ] &&
-   [ "$OUT/initrd.img" -nt "$BURN" ]; then
+   [ "$OUT/initrd.img" -nt "$BURN" ] && [ "$OUT/initrd.img" -nt "$RAWSEND" ]; then
 	exit 0
 fi
 
@@ -45,8 +48,9 @@ root=$STAGE/initramfs
 mkdir -p "$root"/{bin,dev,proc,sys,modules}
 cp /bin/busybox "$root/bin/busybox"
 cp "$BURN" "$root/bin/burn"
+cp "$RAWSEND" "$root/bin/rawsend"
 cp "$HERE/init" "$root/init"
-chmod 755 "$root/init" "$root/bin/burn"
+chmod 755 "$root/init" "$root/bin/burn" "$root/bin/rawsend"
 for m in "${MODULES[@]}"; do
 	ko=$(find "$STAGE/kernel/lib/modules" -name "$m.ko*" | head -n 1)
 	if [ -z "$ko" ]; then

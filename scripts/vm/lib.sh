@@ -76,8 +76,9 @@ vm_stop_libvirtd() {
 }
 
 # Writes the domain XML of a 256 MiB, 1-vCPU TCG guest running the given
-# CPU duty (percent) to stdout.
-vm_xml() { # NAME DUTY
+# CPU duty (percent) and sending FRAMES raw frames a second (default 0) to
+# stdout. IPv6 is off in the guest, so its only traffic is those frames.
+vm_xml() { # NAME DUTY [FRAMES]
 	cat <<XML
 <domain type='qemu'>
   <name>$1</name>
@@ -87,7 +88,7 @@ vm_xml() { # NAME DUTY
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>$VM_WORK/vmlinuz</kernel>
     <initrd>$VM_WORK/initrd.img</initrd>
-    <cmdline>console=ttyS0 quiet panic=-1 vigil.duty=$2</cmdline>
+    <cmdline>console=ttyS0 quiet panic=-1 ipv6.disable=1 vigil.duty=$2 vigil.frames=${3:-0}</cmdline>
   </os>
   <on_poweroff>destroy</on_poweroff>
   <on_crash>destroy</on_crash>
@@ -112,9 +113,9 @@ XML
 }
 
 # Starts a transient domain: it is gone once destroyed.
-vm_start() { # NAME DUTY
+vm_start() { # NAME DUTY [FRAMES]
 	qemu-img create -q -f qcow2 "$VM_WORK/$1.qcow2" 64M || return 1
-	vm_xml "$1" "$2" > "$VM_WORK/$1.xml"
+	vm_xml "$1" "$2" "${3:-0}" > "$VM_WORK/$1.xml"
 	virsh -q -c "$VM_URI" create "$VM_WORK/$1.xml" > /dev/null
 }
 

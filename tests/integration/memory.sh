@@ -24,8 +24,8 @@ sleep 1.2
 f1=$(minflt); t1=$(now_ms)
 sleep 2.5 # the last interval is shipped and committed
 
-# Each row holds a per-interval count for every interval it spans.
-stored=$(sqlite3 "$DB" "SELECT CAST(round(sum(value * (t_end - t_start) / 1000.0)) AS INTEGER)
+# Each row holds a per-interval count for every (1 s) interval it spans.
+stored=$(sqlite3 "$DB" "SELECT CAST(sum(value * round((t_end - t_start) / 1000.0)) AS INTEGER)
 	FROM interval_rows WHERE vm = 'faulter' AND metric = 'mem.minor_faults' AND t_end > $t0")
 proc=$((f1 - f0))
 echo "  minor faults: /proc $proc, stored $stored (the helper touched $((PAGES * ROUNDS)) fresh pages)"

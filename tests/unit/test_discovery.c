@@ -602,6 +602,29 @@ static void test_domain_cgroup_from_thread_cgroup(void **state)
 	check_domain_cgroup("", "");
 }
 
+static void test_domain_xml_nics(void **state)
+{
+	static const char xml[] =
+		"<domain type='qemu'><name>a</name><devices>"
+		"<disk type='file'><target dev='vda'/></disk>"
+		"<interface type='ethernet'><mac address='52:54:00:aa:bb:01'/><target dev='vnet3'/></interface>"
+		"<interface type='network'><mac address='52:54:00:aa:bb:02'/></interface>"
+		"<interface type='bridge'><mac address='52:54:00:aa:bb:03'/><target dev='vnet4'/></interface>"
+		"</devices></domain>";
+	struct vm_nic nics[VM_MAX_NICS];
+
+	(void)state;
+	/* The interface without a host device (not running) is skipped. */
+	assert_int_equal(domain_xml_nics(xml, nics, VM_MAX_NICS), 2);
+	assert_string_equal(nics[0].dev, "vnet3");
+	assert_string_equal(nics[0].mac, "52:54:00:aa:bb:01");
+	assert_string_equal(nics[1].dev, "vnet4");
+	assert_string_equal(nics[1].mac, "52:54:00:aa:bb:03");
+	assert_int_equal(domain_xml_nics(xml, nics, 1), 1);
+	assert_int_equal(domain_xml_nics("<domain><devices/></domain>", nics, VM_MAX_NICS), 0);
+	assert_int_equal(domain_xml_nics("not xml <", nics, VM_MAX_NICS), -1);
+}
+
 int main(void)
 {
 	log_init("test_discovery", LOG_LVL_INFO);
@@ -626,6 +649,7 @@ int main(void)
 		cmocka_unit_test(test_discovery_test_driver),
 		cmocka_unit_test(test_discovery_stop_is_prompt),
 		cmocka_unit_test(test_domain_cgroup_from_thread_cgroup),
+		cmocka_unit_test(test_domain_xml_nics),
 		cmocka_unit_test(test_discovery_without_libvirt),
 		cmocka_unit_test(test_discovery_bad_uri),
 		cmocka_unit_test(test_discovery_stop_with_hung_libvirt),

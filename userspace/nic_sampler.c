@@ -1,0 +1,116 @@
+#include "nic_sampler.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <string.h>
+
+#include "batch.h"
+#include "log.h"
+
+static bool target_has(const struct vm_target *t, const struct vm_nic *nic)
+{
+	for (unsigned i = 0; i < t->n_nics; i++)
+		if (strcmp(t->nics[i].dev, nic->dev) == 0 && strcmp(t->nics[i].mac, nic->mac) == 0)
+			return true;
+	return false;
+}
+
+static bool counted(const struct vm_nics *s, const struct vm_nic *nic)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		if (strcmp(s->v[i].nic.dev, nic->dev) == 0 && strcmp(s->v[i].nic.mac, nic->mac) == 0)
+			return true;
+	return false;
+}
+
+static void drop_at(struct vm_nics *s, struct net_probe *net, unsigned i)
+{
+	char err[256];
+	int rc = net_probe_detach(net, s->v[i].ifindex, err, sizeof(err));
+
+	/* A tap that is gone took our filters with it. */
+	if (rc < 0 && rc != -ENODEV)
+		log_warn("%s", err);
+	s->v[i] = s->v[--s->n];
+}
+
+static void add(struct vm_nics *s, struct net_probe *net, const char *vm, const struct vm_nic *nic)
+{
+	int ifindex = (int)if_nametoindex(nic->dev);
+	char err[256];
+
+	if (s->n == VM_MAX_NICS || ifindex <= 0)
+		return; /* not there (yet): the next listing tries again */
+	if (net_probe_attach(net, ifindex, err, sizeof(err)) < 0) {
+		log_warn("vm %s: interface %s not counted: %s", vm, nic->dev, err);
+		return;
+	}
+	s->v[s->n++] = (struct nic_state){ .nic = *nic, .ifindex = ifindex };
+	log_info("vm %s: counting interface %s (mac %s)", vm, nic->dev, nic->mac[0] ? nic->mac : "unknown");
+}
+
+void vm_nics_sync(struct vm_nics *s, struct net_probe *net, const struct vm_target *t)
+{
+	if (!net)
+		return;
+	for (unsigned i = s->n; i-- > 0;)
+		if (!target_has(t, &s->v[i].nic))
+			drop_at(s, net, i);
+	for (unsigned i = 0; i < t->n_nics; i++)
+		if (!counted(s, &t->nics[i]))
+			add(s, net, t->name, &t->nics[i]);
+}
+
+void vm_nics_release(struct vm_nics *s, struct net_probe *net)
+{
+	while (net && s->n)
+		drop_at(s, net, s->n - 1);
+	s->n = 0;
+}
+
+/* Growth since the last reading; the loader's counters only grow while
+ * attached, so a lower reading means nothing new rather than a wrap. */
+static uint64_t grown(uint64_t *last, uint64_t now)
+{
+	uint64_t d = now > *last ? now - *last : 0;
+
+	if (now > *last)
+		*last = now;
+	return d;
+}
+
+static int emit_one(struct nic_state *n, const struct net_if_counters *c, Vigil__VmSamples *vm)
+{
+	const struct batch_tag tags[] = { { "if", n->nic.dev }, { "mac", n->nic.mac } };
+	const struct {
+		const char *metric;
+		uint64_t *last;
+		uint64_t now;
+	} f[] = {
+		{ "net.rx_bytes", &n->last.rx_bytes, c->rx_bytes },
+		{ "net.rx_packets", &n->last.rx_packets, c->rx_packets },
+		{ "net.rx_drops", &n->last.rx_drops, c->rx_drops },
+		{ "net.tx_bytes", &n->last.tx_bytes, c->tx_bytes },
+		{ "net.tx_packets", &n->last.tx_packets, c->tx_packets },
+		{ "net.tx_drops", &n->last.tx_drops, c->tx_drops },
+	};
+	size_t n_tags = n->nic.mac[0] ? 2 : 1;
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (batch_add_sample_tags(vm, f[i].metric, (double)grown(f[i].last, f[i].now), tags, n_tags) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+int vm_nics_emit(struct vm_nics *s, struct net_probe *net, Vigil__VmSamples *vm)
+{
+	struct net_if_counters c;
+
+	for (unsigned i = 0; net && i < s->n; i++) {
+		if (net_probe_read(net, s->v[i].ifindex, &c) < 0)
+			continue; /* gone this interval; the listing drops it */
+		if (emit_one(&s->v[i], &c, vm) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}

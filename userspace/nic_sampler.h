@@ -1,0 +1,35 @@
+/* A VM's network interfaces in the sampler: the tc counters on each tap
+ * (userspace/net_probe.c) turned into per-interval net.* samples tagged with
+ * the interface's host device and the guest's MAC. */
+#ifndef VIGIL_NIC_SAMPLER_H
+#define VIGIL_NIC_SAMPLER_H
+
+#include <stdbool.h>
+
+#include "discovery.h"
+#include "net_probe.h"
+#include "vigil.pb-c.h"
+
+struct nic_state {
+	struct vm_nic nic;
+	int ifindex;
+	struct net_if_counters last;  /* cumulative, as last read */
+};
+
+struct vm_nics {
+	struct nic_state v[VM_MAX_NICS];
+	unsigned n;
+};
+
+/* Attaches to the target's interfaces not yet counted and detaches from the
+ * ones it no longer has. net may be NULL (network not counted here). */
+void vm_nics_sync(struct vm_nics *s, struct net_probe *net, const struct vm_target *t);
+
+/* Detaches from every interface of the VM. */
+void vm_nics_release(struct vm_nics *s, struct net_probe *net);
+
+/* net.{rx,tx}_{bytes,packets,drops} per interface for the interval.
+ * Returns 0 or -ENOMEM. */
+int vm_nics_emit(struct vm_nics *s, struct net_probe *net, Vigil__VmSamples *vm);
+
+#endif
