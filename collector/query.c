@@ -13,7 +13,9 @@
 static const char status_sql[] =
 	"SELECT h.name, v.name, v.uuid, v.state, v.vcpus, v.last_seen, h.last_seen, h.interval_ms, "
 	LATEST_VALUE("cpu.used_pct") ", " LATEST_VALUE("cpu.wait_pct") " "
-	"FROM vms v JOIN hosts h ON h.id = v.host_id ORDER BY h.name, v.name";
+	"FROM vms v JOIN hosts h ON h.id = v.host_id "
+	/* The hypervisor's own entry carries host.* metrics; it is not a VM. */
+	"WHERE v.source <> 'host' ORDER BY h.name, v.name";
 
 static char *column_dup(sqlite3_stmt *st, int col)
 {

@@ -155,8 +155,9 @@ static int validate_vm(const Vigil__VmSamples *vm, char *err, size_t errlen)
 		return fail(err, errlen, "vm '%s': uuid '%.40s' is not a canonical UUID", vm->name, vm->uuid);
 	if (!valid_text(vm->state, WIRE_MAX_STATE))
 		return fail(err, errlen, "vm '%s': state '%.20s' is invalid", vm->name, vm->state);
-	if (strcmp(vm->source, "libvirt") != 0 && strcmp(vm->source, "pid") != 0)
-		return fail(err, errlen, "vm '%s': source '%.20s' is not 'libvirt' or 'pid'", vm->name, vm->source);
+	if (strcmp(vm->source, "libvirt") != 0 && strcmp(vm->source, "pid") != 0 && strcmp(vm->source, "host") != 0)
+		return fail(err, errlen, "vm '%s': source '%.20s' is not 'libvirt', 'pid' or 'host'", vm->name,
+			    vm->source);
 	if (vm->n_samples > WIRE_MAX_SAMPLES)
 		return fail(err, errlen, "vm '%s': %zu samples (limit %d)", vm->name, vm->n_samples, WIRE_MAX_SAMPLES);
 	for (size_t i = 0; i < vm->n_samples; i++) {

@@ -45,7 +45,7 @@ Vigil__VmSamples *batch_add_vm(Vigil__Batch *b, const struct vm_target *t, unsig
 	vm->name = strdup(t->name);
 	vm->uuid = strdup(t->uuid);
 	vm->state = strdup(t->state);
-	vm->source = strdup(t->source == VM_SOURCE_LIBVIRT ? "libvirt" : "pid");
+	vm->source = strdup(t->source == VM_SOURCE_LIBVIRT ? "libvirt" : t->source == VM_SOURCE_HOST ? "host" : "pid");
 	vm->vcpus = vcpus;
 	if (!vm->name || !vm->uuid || !vm->state || !vm->source ||
 	    append((void ***)&b->vms, &b->n_vms, vm) < 0) {

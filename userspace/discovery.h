@@ -17,7 +17,8 @@
 #define VM_STATE_MAX  16
 #define CGROUP_PATH_MAX 512
 
-enum vm_source { VM_SOURCE_LIBVIRT, VM_SOURCE_PID };
+/* VM_SOURCE_HOST: the hypervisor's own entry (userspace/host_metrics.c). */
+enum vm_source { VM_SOURCE_LIBVIRT, VM_SOURCE_PID, VM_SOURCE_HOST };
 
 /* Balloon statistics as the guest's balloon driver reports them through
  * libvirt (no guest agent). Memory figures are bytes; swap and major faults

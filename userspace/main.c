@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "cpu_probe.h"
 #include "discovery.h"
+#include "host_metrics.h"
 #include "kvm_exit.h"
 #include "net_probe.h"
 #include "log.h"
@@ -52,6 +53,7 @@ struct probe {
 	struct discovery *discovery;
 	struct shipper *shipper;
 	struct sampler *sampler;
+	struct host_metrics host_metrics;
 	uint64_t next_seq;
 };
 
@@ -144,6 +146,8 @@ static void run_interval(struct probe *p, uint64_t start_ns, uint64_t end_ns, in
 		return;
 	}
 	int rc = sampler_collect(p->sampler, end_ns, end_ns - start_ns, b);
+	if (rc == 0)
+		rc = host_metrics_emit(&p->host_metrics, b, p->host, (unsigned)b->n_vms, end_ns - start_ns);
 	if (rc < 0)
 		log_error("reading the kernel counters failed: %s; interval skipped", strerror(-rc));
 	else
@@ -214,6 +218,7 @@ static int finish(struct probe *p)
 		shipper_stop(p->shipper);
 	}
 	sampler_free(p->sampler);
+	host_metrics_free(&p->host_metrics);
 	if (p->discovery)
 		discovery_stop(p->discovery);
 	kvm_probe_close(p->kvm);
