@@ -658,40 +658,70 @@ static void xml_attr(xmlXPathContextPtr ctx, xmlNodePtr node, const char *path, 
 	xmlXPathFreeObject(found);
 }
 
-int domain_xml_nics(const char *xml, struct vm_nic *out, unsigned max)
+/* Calls each(ctx, node, out, i) for the elements matching path, until it
+ * has filled max entries (each returns 1 when it filled entry i). Returns
+ * the count, or -1 if the XML does not parse. */
+static int xml_each(const char *xml, const char *path, void *out, unsigned max,
+		    int (*each)(xmlXPathContextPtr, xmlNodePtr, void *, unsigned))
 {
-	xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
-									 XML_PARSE_NOWARNING);
+	xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
+				      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	xmlXPathContextPtr ctx = doc ? xmlXPathNewContext(doc) : NULL;
-	xmlXPathObjectPtr ifs = ctx ? xmlXPathEvalExpression((const xmlChar *)"/domain/devices/interface", ctx) : NULL;
+	xmlXPathObjectPtr found = ctx ? xmlXPathEvalExpression((const xmlChar *)path, ctx) : NULL;
 	int n = 0;
 
-	if (!ifs) {
+	if (!found) {
 		xmlXPathFreeContext(ctx);
 		xmlFreeDoc(doc);
 		return -1;
 	}
-	for (int i = 0; ifs->nodesetval && i < ifs->nodesetval->nodeNr && (unsigned)n < max; i++) {
-		xmlNodePtr iface = ifs->nodesetval->nodeTab[i];
-
-		xml_attr(ctx, iface, "target", "dev", out[n].dev, sizeof(out[n].dev));
-		xml_attr(ctx, iface, "mac", "address", out[n].mac, sizeof(out[n].mac));
-		if (out[n].dev[0])
-			n++;
-	}
-	xmlXPathFreeObject(ifs);
+	for (int i = 0; found->nodesetval && i < found->nodesetval->nodeNr && (unsigned)n < max; i++)
+		n += each(ctx, found->nodesetval->nodeTab[i], out, (unsigned)n);
+	xmlXPathFreeObject(found);
 	xmlXPathFreeContext(ctx);
 	xmlFreeDoc(doc);
 	return n;
 }
 
-/* The domain's interfaces, from its live XML. */
-static void describe_nics(virDomainPtr dom, struct vm_target *t)
+static int one_nic(xmlXPathContextPtr ctx, xmlNodePtr iface, void *out, unsigned i)
+{
+	struct vm_nic *nic = (struct vm_nic *)out + i;
+
+	xml_attr(ctx, iface, "target", "dev", nic->dev, sizeof(nic->dev));
+	xml_attr(ctx, iface, "mac", "address", nic->mac, sizeof(nic->mac));
+	return nic->dev[0] != '\0';
+}
+
+int domain_xml_nics(const char *xml, struct vm_nic *out, unsigned max)
+{
+	return xml_each(xml, "/domain/devices/interface", out, max, one_nic);
+}
+
+static int one_disk(xmlXPathContextPtr ctx, xmlNodePtr node, void *out, unsigned i)
+{
+	struct vm_disk *disk = (struct vm_disk *)out + i;
+
+	xml_attr(ctx, node, "target", "dev", disk->dev, sizeof(disk->dev));
+	xml_attr(ctx, node, "source", "file", disk->path, sizeof(disk->path));
+	if (!disk->path[0])
+		xml_attr(ctx, node, "source", "dev", disk->path, sizeof(disk->path));
+	return disk->dev[0] && disk->path[0];
+}
+
+int domain_xml_disks(const char *xml, struct vm_disk *out, unsigned max)
+{
+	return xml_each(xml, "/domain/devices/disk[@device='disk']", out, max, one_disk);
+}
+
+/* The domain's interfaces and disks, from its live XML. */
+static void describe_devices(virDomainPtr dom, struct vm_target *t)
 {
 	char *xml = virDomainGetXMLDesc(dom, 0);
-	int n = xml ? domain_xml_nics(xml, t->nics, VM_MAX_NICS) : -1;
+	int nics = xml ? domain_xml_nics(xml, t->nics, VM_MAX_NICS) : -1;
+	int disks = xml ? domain_xml_disks(xml, t->disks, VM_MAX_DISKS) : -1;
 
-	t->n_nics = n > 0 ? (unsigned)n : 0;
+	t->n_nics = nics > 0 ? (unsigned)nics : 0;
+	t->n_disks = disks > 0 ? (unsigned)disks : 0;
 	free(xml);
 }
 
@@ -744,7 +774,7 @@ static int describe_domain(virDomainPtr dom, struct vm_target *t)
 			t->cgroup[0] = '\0';
 		domain_cgroup_from_thread_cgroup(t->cgroup);
 		describe_memory(dom, &t->memory);
-		describe_nics(dom, t);
+		describe_devices(dom, t);
 	} else {
 		t->pid = 0;
 		snprintf(t->state, sizeof(t->state), "no-process");

@@ -41,6 +41,14 @@ struct vm_nic {
 	char mac[18];   /* "52:54:00:12:34:56" */
 };
 
+/* A virtual disk of a domain, from its XML: the guest's device name
+ * (<target dev>) and the host file or block device behind it (<source>). */
+#define VM_MAX_DISKS 8
+struct vm_disk {
+	char dev[16];
+	char path[256];
+};
+
 struct vm_memory_info {
 	uint64_t configured_bytes;        /* the domain's maximum memory; 0: unknown */
 	unsigned balloon_have;            /* bit (1 << stat) set when reported */
@@ -57,6 +65,8 @@ struct vm_target {
 	struct vm_memory_info memory;   /* libvirt domains only; zero otherwise */
 	struct vm_nic nics[VM_MAX_NICS];/* libvirt domains only */
 	unsigned n_nics;
+	struct vm_disk disks[VM_MAX_DISKS]; /* libvirt domains only */
+	unsigned n_disks;
 };
 
 struct vm_list {
@@ -95,6 +105,11 @@ int proc_memory_cgroup_file(pid_t pid, bool libvirt_domain, char *file, size_t l
  * dev='...'>), in document order, at most max. Returns the count, or -1 if
  * the XML does not parse. */
 int domain_xml_nics(const char *xml, struct vm_nic *out, unsigned max);
+
+/* The disks (device='disk') of a domain XML backed by a file or a block
+ * device, in document order, at most max. Returns the count, or -1 if the
+ * XML does not parse. */
+int domain_xml_disks(const char *xml, struct vm_disk *out, unsigned max);
 
 /* Turns the cgroup of a libvirt domain's QEMU thread (".../emulator",
  * ".../vcpuN", ".../iothreadN") into the domain's own cgroup, in place.

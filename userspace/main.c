@@ -15,6 +15,7 @@
 #include "host_metrics.h"
 #include "kvm_exit.h"
 #include "net_probe.h"
+#include "disk_probe.h"
 #include "log.h"
 #include "probe_args.h"
 #include "sampler.h"
@@ -50,6 +51,7 @@ struct probe {
 	struct cpu_probe *cpu;
 	struct kvm_probe *kvm;          /* NULL: KVM exits not counted */
 	struct net_probe *net;          /* NULL: network not counted */
+	struct disk_probe *disk;        /* NULL: disks not counted */
 	struct discovery *discovery;
 	struct shipper *shipper;
 	struct sampler *sampler;
@@ -191,6 +193,8 @@ static int start_components(struct probe *p)
 		log_warn("KVM exits not counted: %s", err);
 	if (net_probe_open(&p->net, err, sizeof(err)) < 0)
 		log_warn("network traffic not counted: %s", err);
+	if (disk_probe_open(&p->disk, err, sizeof(err)) < 0)
+		log_warn("disk I/O not counted: %s", err);
 	if (discovery_start(&p->discovery, p->args.libvirt_uri, p->args.rediscover_ms) < 0) {
 		log_error("cannot start VM discovery");
 		return -1;
@@ -199,7 +203,8 @@ static int start_components(struct probe *p)
 		log_error("%s", err);
 		return -1;
 	}
-	if (sampler_new(&p->sampler, p->cpu, p->kvm, p->net) < 0) {
+	const struct sampler_probes optional = { .kvm = p->kvm, .net = p->net, .disk = p->disk };
+	if (sampler_new(&p->sampler, p->cpu, &optional) < 0) {
 		log_error("out of memory");
 		return -1;
 	}
@@ -223,6 +228,7 @@ static int finish(struct probe *p)
 		discovery_stop(p->discovery);
 	kvm_probe_close(p->kvm);
 	net_probe_close(p->net);
+	disk_probe_close(p->disk);
 	cpu_probe_close(p->cpu);
 	return rc;
 }

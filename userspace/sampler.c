@@ -8,6 +8,7 @@
 #include "batch.h"
 #include "exit_counts.h"
 #include "nic_sampler.h"
+#include "disk_sampler.h"
 #include "log.h"
 #include "memory.h"
 
@@ -40,6 +41,7 @@ struct vm_slot {
 	unsigned vcpus;        /* vCPU threads seen */
 	struct exit_counts exits;
 	struct vm_nics nics;
+	struct vm_disks disks;
 	/* Indexed by vcpu + 1, so the emulator's vcpu -1 is index 0. */
 	struct bucket_prev prev[MAX_VCPUS + 1];
 };
@@ -48,17 +50,19 @@ struct sampler {
 	struct cpu_probe *cpu;
 	struct kvm_probe *kvm;  /* NULL: KVM exits not counted on this host */
 	struct net_probe *net;  /* NULL: network not counted on this host */
+	struct disk_probe *disk;/* NULL: disks not counted on this host */
 	struct vm_slot slots[SAMPLER_MAX_VMS];
 };
 
-int sampler_new(struct sampler **out, struct cpu_probe *cpu, struct kvm_probe *kvm, struct net_probe *net)
+int sampler_new(struct sampler **out, struct cpu_probe *cpu, const struct sampler_probes *optional)
 {
 	struct sampler *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->cpu = cpu;
-	s->kvm = kvm;
-	s->net = net;
+	s->kvm = optional->kvm;
+	s->net = optional->net;
+	s->disk = optional->disk;
 	*out = s;
 	return 0;
 }
@@ -71,6 +75,7 @@ static void slot_forget(struct sampler *s, uint32_t idx)
 		kvm_probe_forget_slot(s->kvm, idx);
 	exit_counts_free(&s->slots[idx].exits);
 	vm_nics_release(&s->slots[idx].nics, s->net);
+	vm_disks_release(&s->slots[idx].disks, s->disk, s->slots[idx].target.pid, idx);
 }
 
 static void slot_release(struct sampler *s, uint32_t idx)
@@ -206,6 +211,7 @@ static void slot_register(struct sampler *s, const struct vm_target *t)
 	    proc_memory_cgroup_file(t->pid, true, slot->mem_file, sizeof(slot->mem_file)) < 0)
 		slot->mem_file[0] = '\0';
 	vm_nics_sync(&slot->nics, s->net, t);
+	vm_disks_sync(&slot->disks, s->disk, t, (uint32_t)idx);
 	log_info("vm %s (%s): monitoring pid %d, %u vCPU thread(s), cgroup %s", t->name, t->uuid, t->pid,
 		 slot->vcpus, t->cgroup[0] ? t->cgroup : "unknown");
 }
@@ -231,7 +237,10 @@ static void slot_update(struct sampler *s, int idx, const struct vm_target *t)
 		slot->target.memory = t->memory;
 		memcpy(slot->target.nics, t->nics, sizeof(t->nics));
 		slot->target.n_nics = t->n_nics;
+		memcpy(slot->target.disks, t->disks, sizeof(t->disks));
+		slot->target.n_disks = t->n_disks;
 		vm_nics_sync(&slot->nics, s->net, t);
+		vm_disks_sync(&slot->disks, s->disk, t, (uint32_t)idx);
 		slot_refresh_threads(s, (uint32_t)idx);
 	}
 }
@@ -416,6 +425,8 @@ int sampler_collect(struct sampler *s, uint64_t now_mono_ns, uint64_t window_ns,
 			rc = exit_counts_emit(&slot->exits, exits, (size_t)n_exits, i, vm);
 		if (!rc && vm && slot->target.pid > 0)
 			rc = vm_nics_emit(&slot->nics, s->net, vm);
+		if (!rc && vm && slot->target.pid > 0)
+			rc = vm_disks_emit(&slot->disks, s->disk, i, vm);
 	}
 	free(deltas);
 	free(readings);

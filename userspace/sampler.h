@@ -11,15 +11,21 @@
 #include "discovery.h"
 #include "kvm_exit.h"
 #include "net_probe.h"
+#include "disk_probe.h"
 #include "vigil.pb-c.h"
 
 #define SAMPLER_MAX_VMS 1024
 
 struct sampler;
 
-/* kvm and net may be NULL when KVM exits or network traffic cannot be
- * counted on this host. */
-int sampler_new(struct sampler **out, struct cpu_probe *cpu, struct kvm_probe *kvm, struct net_probe *net);
+/* The optional kernel counters: NULL when they cannot be counted here. */
+struct sampler_probes {
+	struct kvm_probe *kvm;
+	struct net_probe *net;
+	struct disk_probe *disk;
+};
+
+int sampler_new(struct sampler **out, struct cpu_probe *cpu, const struct sampler_probes *optional);
 void sampler_free(struct sampler *s);
 
 /* Makes the monitored set equal to targets (matched by UUID): new VMs get a

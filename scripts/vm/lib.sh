@@ -75,10 +75,12 @@ vm_stop_libvirtd() {
 	fi
 }
 
-# Writes the domain XML of a 256 MiB, 1-vCPU TCG guest running the given
-# CPU duty (percent) and sending FRAMES raw frames a second (default 0) to
-# stdout. IPv6 is off in the guest, so its only traffic is those frames.
-vm_xml() { # NAME DUTY [FRAMES]
+# Writes the domain XML of a 256 MiB, 1-vCPU TCG guest to stdout: it burns
+# DUTY percent of a CPU, sends FRAMES raw frames and writes DISK_MB MiB to
+# its disk (see scripts/vm/init). IPv6 is off in the guest, so its only
+# traffic is those frames. The disk is a raw image with cache='none', so
+# QEMU's writes to it are the guest's, byte for byte.
+vm_xml() { # NAME DUTY [FRAMES [DISK_MB]]
 	cat <<XML
 <domain type='qemu'>
   <name>$1</name>
@@ -88,14 +90,14 @@ vm_xml() { # NAME DUTY [FRAMES]
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>$VM_WORK/vmlinuz</kernel>
     <initrd>$VM_WORK/initrd.img</initrd>
-    <cmdline>console=ttyS0 quiet panic=-1 ipv6.disable=1 vigil.duty=$2 vigil.frames=${3:-0}</cmdline>
+    <cmdline>console=ttyS0 quiet panic=-1 ipv6.disable=1 vigil.duty=$2 vigil.frames=${3:-0} vigil.disk_mb=${4:-0}</cmdline>
   </os>
   <on_poweroff>destroy</on_poweroff>
   <on_crash>destroy</on_crash>
   <devices>
     <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2' cache='none'/>
-      <source file='$VM_WORK/$1.qcow2'/>
+      <driver name='qemu' type='raw' cache='none'/>
+      <source file='$VM_WORK/$1.img'/>
       <target dev='vda' bus='virtio'/>
     </disk>
     <interface type='ethernet'>
@@ -113,9 +115,9 @@ XML
 }
 
 # Starts a transient domain: it is gone once destroyed.
-vm_start() { # NAME DUTY [FRAMES]
-	qemu-img create -q -f qcow2 "$VM_WORK/$1.qcow2" 64M || return 1
-	vm_xml "$1" "$2" "${3:-0}" > "$VM_WORK/$1.xml"
+vm_start() { # NAME DUTY [FRAMES [DISK_MB]]
+	qemu-img create -q -f raw "$VM_WORK/$1.img" 64M || return 1
+	vm_xml "$1" "$2" "${3:-0}" "${4:-0}" > "$VM_WORK/$1.xml"
 	virsh -q -c "$VM_URI" create "$VM_WORK/$1.xml" > /dev/null
 }
 

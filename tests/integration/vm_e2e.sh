@@ -26,8 +26,9 @@ fi
 vm_setup_workdir "$ROOT/build/guest" || { check "VM work directory" false; exit 0; }
 check "libvirtd reachable (started if needed)" vm_ensure_libvirtd || exit 0
 
-GUEST_FRAMES=100 HOST_FRAMES=70
-check "VM $VM_A (60% CPU, sends $GUEST_FRAMES frames) starts" vm_start "$VM_A" 60 $GUEST_FRAMES
+GUEST_FRAMES=100 HOST_FRAMES=70 DISK_MB=24
+check "VM $VM_A (60% CPU, sends $GUEST_FRAMES frames, writes $DISK_MB MiB) starts" \
+	vm_start "$VM_A" 60 $GUEST_FRAMES $DISK_MB
 # The tap's own IPv6 (link-local, router solicitations) would add frames
 # towards the guest; off, the only traffic is the test's raw frames.
 TAP_A=$(virsh -c "$VM_URI" domiflist "$VM_A" | awk 'NR > 2 && $1 != "" { print $1; exit }')
@@ -109,6 +110,24 @@ check "guest rx equals libvirt's domifstat rx_packets over the same stretch" [ "
 # tx_drop too.
 check "guest tx drops equal libvirt's domifstat tx_drop" [ "$(if_total net.tx_drops)" = "$txdrop_all" ]
 check "no frame towards the guest dropped" [ "$(if_total net.rx_drops)" = 0 ]
+
+# Disk: the guest writes DISK_MB MiB to vda with O_DIRECT; the raw image
+# with cache='none' makes QEMU's writes exactly the guest's.
+wait_for "grep -q 'vigil-guest: disk written' '$VM_WORK/$VM_A.console'" 40
+sleep 2.5
+disk_total() { sqlite3 "$DB" "SELECT CAST(sum(value * round((t_end - t_start) / 1000.0)) AS INTEGER)
+	FROM interval_rows WHERE vm = '$VM_A' AND metric = '$1' AND tags = 'dev=vda'"; }
+blk() { virsh -c "$VM_URI" domblkstat "$VM_A" vda | awk -v k="$1" '$2 == k { print $3 }'; }
+written=$(disk_total disk.write_bytes)
+echo "  $VM_A vda: stored ${written:-none} bytes written in $(disk_total disk.write_ops) calls," \
+	"libvirt wr_bytes $(blk wr_bytes); p50/p99 write latency of the busiest interval:" \
+	"$(sqlite3 "$DB" "SELECT group_concat(value, '/') FROM (SELECT value FROM interval_rows WHERE vm = '$VM_A'
+		AND metric IN ('disk.write_lat_p50_us', 'disk.write_lat_p99_us') ORDER BY t_end DESC, metric LIMIT 2)") us"
+check "the guest wrote its disk" grep -q 'vigil-guest: disk written' "$VM_WORK/$VM_A.console"
+check "disk bytes written equal what the guest wrote" [ "${written:-0}" = $((DISK_MB * 1048576)) ]
+check "disk bytes written equal libvirt's block stats" [ "${written:-0}" = "$(blk wr_bytes)" ]
+check "write latency percentiles stored" [ "$(sqlite3 "$DB" "SELECT count(*) FROM interval_rows
+	WHERE vm = '$VM_A' AND metric = 'disk.write_lat_p99_us' AND tags = 'dev=vda' AND value > 0")" -gt 0 ]
 
 check "TCG guests have no kvm.exits series (the family is simply absent)" [ "$(sqlite3 "$DB" \
 	"SELECT count(*) FROM interval_rows WHERE metric = 'kvm.exits'")" = 0 ]

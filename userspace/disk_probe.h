@@ -1,0 +1,36 @@
+/* Loader and reader for bpf/disk_io.bpf.c: per-disk bytes, calls and a
+ * log2 latency histogram of QEMU's reads and writes on its disk images. */
+#ifndef VIGIL_DISK_PROBE_H
+#define VIGIL_DISK_PROBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define DISK_LAT_SLOTS 32 /* bucket i: calls that took [2^i, 2^(i+1)) ns */
+
+struct disk_probe;
+
+/* Cumulative figures of one disk since it was first seen; [0] reads, [1]
+ * writes. */
+struct disk_reading {
+	uint64_t bytes[2];
+	uint64_t ops[2];
+	uint64_t lat[2][DISK_LAT_SLOTS];
+};
+
+/* Opens, loads and attaches. On failure a negative errno and a message
+ * naming the failed step in err. */
+int disk_probe_open(struct disk_probe **out, char *err, size_t errlen);
+void disk_probe_close(struct disk_probe *p);
+
+/* Counts the calls of process tgid on descriptor fd for (vm_slot, disk). */
+int disk_probe_watch_fd(struct disk_probe *p, pid_t tgid, int fd, uint32_t vm_slot, uint32_t disk);
+
+/* Stops counting process tgid and forgets everything of vm_slot. */
+int disk_probe_forget(struct disk_probe *p, pid_t tgid, uint32_t vm_slot);
+
+/* The disk's figures; all zero if it has not been used yet. */
+int disk_probe_read(struct disk_probe *p, uint32_t vm_slot, uint32_t disk, struct disk_reading *out);
+
+#endif
