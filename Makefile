@@ -177,7 +177,8 @@ $(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
 	@echo '  SKEL    $@'
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
 
-$(BUILD)/bench/sched_cost: bench/sched_cost.c $(BUILD)/bpf/cpu_sched.skel.h $(BUILD)/bench/empty_sched.skel.h
+$(BUILD)/bench/sched_cost: bench/sched_cost.c $(BUILD)/bpf/cpu_sched.skel.h $(BUILD)/bpf/disk_io.skel.h \
+			   $(BUILD)/bench/empty_sched.skel.h
 	@echo '  LD      $@'
 	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -Wno-missing-prototypes -o $@ $< $(LDLIBS)
 

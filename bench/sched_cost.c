@@ -23,6 +23,7 @@
 
 #include "cpu_sched.h"
 #include "cpu_sched.skel.h"
+#include "disk_io.skel.h"
 #include "empty_sched.skel.h"
 
 struct pingpong {
@@ -71,13 +72,17 @@ static void watch(struct cpu_sched *skel, pid_t tid, __u32 slot, __s32 vcpu)
 	bpf_map_update_elem(bpf_map__fd(skel->maps.threads), &key, &t, BPF_ANY);
 }
 
-/* One ping-pong run; if watched, both threads are registered first. */
-static int run(struct cpu_sched *vigil, struct empty_sched *empty, long trips, int watched, const char *label)
+/* One ping-pong run; if watched, both threads are registered first. The
+ * pipe reads and writes also pass the disk program's sys_enter, as calls
+ * of a process that has no watched disk. */
+static int run(struct cpu_sched *vigil, struct disk_io *disk, struct empty_sched *empty, long trips, int watched,
+	       const char *label)
 {
 	struct pingpong pp = { .trips = trips };
-	int fds[4] = { bpf_program__fd(vigil->progs.vigil_sched_switch), bpf_program__fd(empty->progs.empty_sched_switch),
-		       bpf_program__fd(vigil->progs.vigil_sched_wakeup), bpf_program__fd(empty->progs.empty_sched_wakeup) };
-	struct prog_stats before[4], after[4];
+	int fds[6] = { bpf_program__fd(vigil->progs.vigil_sched_switch), bpf_program__fd(empty->progs.empty_sched_switch),
+		       bpf_program__fd(vigil->progs.vigil_sched_wakeup), bpf_program__fd(empty->progs.empty_sched_wakeup),
+		       bpf_program__fd(disk->progs.vigil_disk_enter), bpf_program__fd(empty->progs.empty_sys_enter) };
+	struct prog_stats before[6], after[6];
 	pthread_t b;
 	char c = 'x';
 
@@ -89,12 +94,12 @@ static int run(struct cpu_sched *vigil, struct empty_sched *empty, long trips, i
 		watch(vigil, (pid_t)syscall(SYS_gettid), 1, 0);
 		watch(vigil, pp.tid_b, 1, 1);
 	}
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 6; i++)
 		before[i] = stats_of(fds[i]);
 	for (long i = 0; i < trips; i++)
 		if (write(pp.to_b[1], &c, 1) != 1 || read(pp.to_a[0], &c, 1) != 1)
 			break;
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 6; i++)
 		after[i] = stats_of(fds[i]);
 	pthread_join(b, NULL);
 	for (int i = 0; i < 2; i++) {
@@ -104,9 +109,12 @@ static int run(struct cpu_sched *vigil, struct empty_sched *empty, long trips, i
 
 	double sw = ns_per_run(before[0], after[0]), sw0 = ns_per_run(before[1], after[1]);
 	double wk = ns_per_run(before[2], after[2]), wk0 = ns_per_run(before[3], after[3]);
-	printf("%-22s sched_switch %6.1f ns/run (empty %5.1f, ratio %.2f, %llu runs)   "
-	       "sched_wakeup %6.1f ns/run (empty %5.1f, ratio %.2f)\n",
-	       label, sw, sw0, sw / sw0, (unsigned long long)(after[0].run_cnt - before[0].run_cnt), wk, wk0, wk / wk0);
+	double se = ns_per_run(before[4], after[4]), se0 = ns_per_run(before[5], after[5]);
+	printf("%-19s sched_switch %6.1f ns/run (empty %5.1f, ratio %.2f, %llu runs)  "
+	       "sched_wakeup %6.1f ns (empty %5.1f, ratio %.2f)  "
+	       "disk sys_enter %6.1f ns (empty %5.1f, ratio %.2f)\n",
+	       label, sw, sw0, sw / sw0, (unsigned long long)(after[0].run_cnt - before[0].run_cnt), wk, wk0, wk / wk0,
+	       se, se0, se / se0);
 	return 0;
 }
 
@@ -114,6 +122,7 @@ int main(int argc, char **argv)
 {
 	long trips = argc > 1 ? strtol(argv[1], NULL, 10) : 200000;
 	struct cpu_sched *vigil = NULL;
+	struct disk_io *disk = NULL;
 	struct empty_sched *empty = NULL;
 	int stats_fd, rc = 1;
 
@@ -122,8 +131,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	vigil = cpu_sched__open_and_load();
+	disk = disk_io__open_and_load();
 	empty = empty_sched__open_and_load();
-	if (!vigil || !empty || cpu_sched__attach(vigil) || empty_sched__attach(empty)) {
+	if (!vigil || !disk || !empty || cpu_sched__attach(vigil) || disk_io__attach(disk) || empty_sched__attach(empty)) {
 		fprintf(stderr, "sched_cost: loading or attaching the programs failed (root? BTF?)\n");
 		goto out;
 	}
@@ -133,10 +143,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	printf("%ld round trips per run, bpf_stats on; the whole host's events count\n", trips);
-	rc = run(vigil, empty, trips, 0, "threads unwatched:") || run(vigil, empty, trips, 1, "threads watched:");
+	rc = run(vigil, disk, empty, trips, 0, "threads unwatched:") || run(vigil, disk, empty, trips, 1, "threads watched:");
 	close(stats_fd);
 out:
 	cpu_sched__destroy(vigil);
+	disk_io__destroy(disk);
 	empty_sched__destroy(empty);
 	return rc;
 }
