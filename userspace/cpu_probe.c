@@ -2,7 +2,6 @@
 #include "cpu_probe.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,14 +27,6 @@ struct cpu_probe {
 	size_t nlast;
 };
 
-/* Only libbpf's warnings: its info and debug output is noise in a daemon. */
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level > LIBBPF_WARN)
-		return 0;
-	return vfprintf(stderr, fmt, ap);
-}
-
 int cpu_probe_open(struct cpu_probe **out, char *err, size_t errlen)
 {
 	static const char hint_root_btf[] = " (is this root? is BTF at /sys/kernel/btf/vmlinux?)";
@@ -49,7 +40,7 @@ int cpu_probe_open(struct cpu_probe **out, char *err, size_t errlen)
 		snprintf(err, errlen, "allocating the CPU probe: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	libbpf_set_print(libbpf_print);
+	libbpf_warnings_only();
 
 	step = "opening BPF skeleton";
 	p->skel = cpu_sched__open();
@@ -96,13 +87,7 @@ void cpu_probe_close(struct cpu_probe *p)
 
 int cpu_probe_watch_process(struct cpu_probe *p, pid_t tgid, uint32_t vm_slot)
 {
-	__u32 key = (__u32)tgid;
-
-	if (tgid <= 0)
-		return -EINVAL;
-	if (bpf_map_update_elem(p->processes_fd, &key, &vm_slot, BPF_ANY))
-		return -errno;
-	return 0;
+	return tgid > 0 ? map_set_u32(p->processes_fd, (uint32_t)tgid, vm_slot) : -EINVAL;
 }
 
 /* The scheduler's own counters of a thread, as /proc shows them. */

@@ -2,7 +2,6 @@
 #include "kvm_exit.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -313,14 +312,6 @@ static int check_kvm_exit_event(char *err, size_t errlen)
 	return -ENODEV;
 }
 
-/* Only libbpf's warnings: its info and debug output is noise in a daemon. */
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level > LIBBPF_WARN)
-		return 0;
-	return vfprintf(stderr, fmt, ap);
-}
-
 int kvm_probe_open(struct kvm_probe **out, char *err, size_t errlen)
 {
 	static const char hint_root_btf[] =
@@ -338,7 +329,7 @@ int kvm_probe_open(struct kvm_probe **out, char *err, size_t errlen)
 		snprintf(err, errlen, "allocating the KVM exit probe: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	libbpf_set_print(libbpf_print);
+	libbpf_warnings_only();
 
 	step = "opening BPF skeleton";
 	p->skel = kvm_exit__open();
@@ -384,13 +375,7 @@ void kvm_probe_close(struct kvm_probe *p)
 
 int kvm_probe_watch_process(struct kvm_probe *p, pid_t tgid, uint32_t vm_slot)
 {
-	__u32 key = (__u32)tgid;
-
-	if (tgid <= 0)
-		return -EINVAL;
-	if (bpf_map_update_elem(p->processes_fd, &key, &vm_slot, BPF_ANY))
-		return -errno;
-	return 0;
+	return tgid > 0 ? map_set_u32(p->processes_fd, (uint32_t)tgid, vm_slot) : -EINVAL;
 }
 
 static int forget_processes(struct kvm_probe *p, uint32_t vm_slot)

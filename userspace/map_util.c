@@ -1,9 +1,12 @@
 #include "map_util.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 int map_keys_list(int fd, size_t key_size, size_t max_entries, void **out)
 {
@@ -56,4 +59,25 @@ int map_forget_u32_value(int fd, size_t max_entries, uint32_t value)
 			rc = map_delete_key(fd, &k[i]);
 	free(keys);
 	return rc;
+}
+
+int map_set_u32(int fd, uint32_t key, uint32_t value)
+{
+	if (key == 0)
+		return -EINVAL;
+	if (bpf_map_update_elem(fd, &key, &value, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static int print_warnings(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level > LIBBPF_WARN)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+void libbpf_warnings_only(void)
+{
+	libbpf_set_print(print_warnings);
 }

@@ -1,4 +1,4 @@
-/* Small helpers over libbpf's map syscalls, shared by the loaders. */
+/* Small helpers over libbpf, shared by the loaders. */
 #ifndef VIGIL_MAP_UTIL_H
 #define VIGIL_MAP_UTIL_H
 
@@ -18,5 +18,13 @@ int map_delete_key(int fd, const void *key);
 /* In a map of u32 keys and u32 values (tgid -> VM slot), deletes every entry
  * whose value is value. 0 or -errno. */
 int map_forget_u32_value(int fd, size_t max_entries, uint32_t value);
+
+/* Sets key to value in a map of u32 keys and u32 values (tgid -> VM slot).
+ * 0, -EINVAL for a key of 0, or -errno. */
+int map_set_u32(int fd, uint32_t key, uint32_t value);
+
+/* Routes libbpf's own messages to stderr, warnings only: its info and debug
+ * output is noise in a daemon. */
+void libbpf_warnings_only(void);
 
 #endif
