@@ -78,9 +78,10 @@ vm_stop_libvirtd() {
 # Writes the domain XML of a 256 MiB, 1-vCPU TCG guest to stdout: it burns
 # DUTY percent of a CPU, sends FRAMES raw frames and writes DISK_MB MiB to
 # its disk (see scripts/vm/init). IPv6 is off in the guest, so its only
-# traffic is those frames. The disk is a raw image with cache='none', so
-# QEMU's writes to it are the guest's, byte for byte.
-vm_xml() { # NAME DUTY [FRAMES [DISK_MB]]
+# traffic is those frames. The disk is a raw image, so QEMU's writes to it
+# are the guest's, byte for byte; CACHE is its cache mode (default none:
+# O_DIRECT on the host; writeback goes through the host's page cache).
+vm_xml() { # NAME DUTY [FRAMES [DISK_MB [CACHE]]]
 	cat <<XML
 <domain type='qemu'>
   <name>$1</name>
@@ -96,7 +97,7 @@ vm_xml() { # NAME DUTY [FRAMES [DISK_MB]]
   <on_crash>destroy</on_crash>
   <devices>
     <disk type='file' device='disk'>
-      <driver name='qemu' type='raw' cache='none'/>
+      <driver name='qemu' type='raw' cache='${5:-none}'/>
       <source file='$VM_WORK/$1.img'/>
       <target dev='vda' bus='virtio'/>
     </disk>
@@ -115,9 +116,9 @@ XML
 }
 
 # Starts a transient domain: it is gone once destroyed.
-vm_start() { # NAME DUTY [FRAMES [DISK_MB]]
+vm_start() { # NAME DUTY [FRAMES [DISK_MB [CACHE]]]
 	qemu-img create -q -f raw "$VM_WORK/$1.img" 64M || return 1
-	vm_xml "$1" "$2" "${3:-0}" "${4:-0}" > "$VM_WORK/$1.xml"
+	vm_xml "$1" "$2" "${3:-0}" "${4:-0}" "${5:-none}" > "$VM_WORK/$1.xml"
 	virsh -q -c "$VM_URI" create "$VM_WORK/$1.xml" > /dev/null
 }
 

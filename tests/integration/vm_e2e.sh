@@ -34,7 +34,8 @@ check "VM $VM_A (60% CPU, sends $GUEST_FRAMES frames, writes $DISK_MB MiB) start
 TAP_A=$(virsh -c "$VM_URI" domiflist "$VM_A" | awk 'NR > 2 && $1 != "" { print $1; exit }')
 MAC_A=$(virsh -c "$VM_URI" domiflist "$VM_A" | awk 'NR > 2 && $1 != "" { print $5; exit }')
 sysctl -qw "net.ipv6.conf.$TAP_A.disable_ipv6=1"
-check "VM $VM_B (20% CPU) starts" vm_start "$VM_B" 20
+check "VM $VM_B (20% CPU, writes $DISK_MB MiB through cache=writeback) starts" \
+	vm_start "$VM_B" 20 0 $DISK_MB writeback
 check "both guests boot" eval "vm_wait_booted $VM_A 60 && vm_wait_booted $VM_B 60"
 
 start_collector "$DB" "$URL" || { check "collector starts" false; exit 0; }
@@ -116,8 +117,8 @@ check "no frame towards the guest dropped" [ "$(if_total net.rx_drops)" = 0 ]
 wait_for "grep -q 'vigil-guest: disk written' '$VM_WORK/$VM_A.console'" 40
 sleep 2.5
 disk_total() { sqlite3 "$DB" "SELECT CAST(sum(value * round((t_end - t_start) / 1000.0)) AS INTEGER)
-	FROM interval_rows WHERE vm = '$VM_A' AND metric = '$1' AND tags = 'dev=vda'"; }
-blk() { virsh -c "$VM_URI" domblkstat "$VM_A" vda | awk -v k="$1" '$2 == k { print $3 }'; }
+	FROM interval_rows WHERE vm = '${2:-$VM_A}' AND metric = '$1' AND tags = 'dev=vda'"; }
+blk() { virsh -c "$VM_URI" domblkstat "${2:-$VM_A}" vda | awk -v k="$1" '$2 == k { print $3 }'; }
 written=$(disk_total disk.write_bytes)
 echo "  $VM_A vda: stored ${written:-none} bytes written in $(disk_total disk.write_ops) calls," \
 	"libvirt wr_bytes $(blk wr_bytes); p50/p99 write latency of the busiest interval:" \
@@ -126,6 +127,14 @@ echo "  $VM_A vda: stored ${written:-none} bytes written in $(disk_total disk.wr
 check "the guest wrote its disk" grep -q 'vigil-guest: disk written' "$VM_WORK/$VM_A.console"
 check "disk bytes written equal what the guest wrote" [ "${written:-0}" = $((DISK_MB * 1048576)) ]
 check "disk bytes written equal libvirt's block stats" [ "${written:-0}" = "$(blk wr_bytes)" ]
+wait_for "grep -q 'vigil-guest: disk written' '$VM_WORK/$VM_B.console'" 20
+sleep 2.5
+echo "  $VM_B vda (cache=writeback): stored $(disk_total disk.write_bytes "$VM_B") bytes written," \
+	"libvirt wr_bytes $(blk wr_bytes "$VM_B")"
+check "cache=writeback: disk bytes written equal what the guest wrote" \
+	[ "$(disk_total disk.write_bytes "$VM_B")" = $((DISK_MB * 1048576)) ]
+check "cache=writeback: equal to libvirt's block stats" \
+	[ "$(disk_total disk.write_bytes "$VM_B")" = "$(blk wr_bytes "$VM_B")" ]
 check "write latency percentiles stored" [ "$(sqlite3 "$DB" "SELECT count(*) FROM interval_rows
 	WHERE vm = '$VM_A' AND metric = 'disk.write_lat_p99_us' AND tags = 'dev=vda' AND value > 0")" -gt 0 ]
 
