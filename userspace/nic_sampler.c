@@ -7,18 +7,27 @@
 #include "batch.h"
 #include "log.h"
 
+static bool same_nic(const struct vm_nic *a, const struct vm_nic *b)
+{
+	return strcmp(a->dev, b->dev) == 0 && strcmp(a->mac, b->mac) == 0;
+}
+
 static bool target_has(const struct vm_target *t, const struct vm_nic *nic)
 {
 	for (unsigned i = 0; i < t->n_nics; i++)
-		if (strcmp(t->nics[i].dev, nic->dev) == 0 && strcmp(t->nics[i].mac, nic->mac) == 0)
+		if (same_nic(&t->nics[i], nic))
 			return true;
 	return false;
 }
 
-static bool counted(const struct vm_nics *s, const struct vm_nic *nic)
+/* Counted already, or refused before. */
+static bool known(const struct vm_nics *s, const struct vm_nic *nic)
 {
 	for (unsigned i = 0; i < s->n; i++)
-		if (strcmp(s->v[i].nic.dev, nic->dev) == 0 && strcmp(s->v[i].nic.mac, nic->mac) == 0)
+		if (same_nic(&s->v[i].nic, nic))
+			return true;
+	for (unsigned i = 0; i < s->n_refused; i++)
+		if (same_nic(&s->refused[i], nic))
 			return true;
 	return false;
 }
@@ -43,6 +52,8 @@ static void add(struct vm_nics *s, struct net_probe *net, const char *vm, const 
 		return; /* not there (yet): the next listing tries again */
 	if (net_probe_attach(net, ifindex, err, sizeof(err)) < 0) {
 		log_warn("vm %s: interface %s not counted: %s", vm, nic->dev, err);
+		if (s->n_refused < VM_MAX_NICS)
+			s->refused[s->n_refused++] = *nic;
 		return;
 	}
 	s->v[s->n++] = (struct nic_state){ .nic = *nic, .ifindex = ifindex };
@@ -57,7 +68,7 @@ void vm_nics_sync(struct vm_nics *s, struct net_probe *net, const struct vm_targ
 		if (!target_has(t, &s->v[i].nic))
 			drop_at(s, net, i);
 	for (unsigned i = 0; i < t->n_nics; i++)
-		if (!counted(s, &t->nics[i]))
+		if (!known(s, &t->nics[i]))
 			add(s, net, t->name, &t->nics[i]);
 }
 

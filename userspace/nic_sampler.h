@@ -19,6 +19,10 @@ struct nic_state {
 struct vm_nics {
 	struct nic_state v[VM_MAX_NICS];
 	unsigned n;
+	/* Interfaces that could not be attached: not tried (and logged) again
+	 * every interval. */
+	struct vm_nic refused[VM_MAX_NICS];
+	unsigned n_refused;
 };
 
 /* Attaches to the target's interfaces not yet counted and detaches from the
