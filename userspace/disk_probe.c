@@ -84,6 +84,13 @@ int disk_probe_watch_fd(struct disk_probe *p, pid_t tgid, int fd, uint32_t vm_sl
 	return 0;
 }
 
+int disk_probe_unwatch_fd(struct disk_probe *p, pid_t tgid, int fd)
+{
+	struct vigil_disk_fd key = { .tgid = (__u32)tgid, .fd = fd };
+
+	return map_delete_key(p->fds_fd, &key);
+}
+
 int disk_probe_forget(struct disk_probe *p, pid_t tgid, uint32_t vm_slot)
 {
 	__u32 proc = (__u32)tgid;

@@ -27,6 +27,10 @@ void disk_probe_close(struct disk_probe *p);
 /* Counts the calls of process tgid on descriptor fd for (vm_slot, disk). */
 int disk_probe_watch_fd(struct disk_probe *p, pid_t tgid, int fd, uint32_t vm_slot, uint32_t disk);
 
+/* Stops counting descriptor fd of process tgid (closed, or reused for
+ * another file). A descriptor not watched is not an error. */
+int disk_probe_unwatch_fd(struct disk_probe *p, pid_t tgid, int fd);
+
 /* Stops counting process tgid and forgets everything of vm_slot. */
 int disk_probe_forget(struct disk_probe *p, pid_t tgid, uint32_t vm_slot);
 

@@ -59,9 +59,20 @@ static void follow_list(struct vm_disks *s, const struct vm_target *t)
 	*s = next;
 }
 
-/* Registers every descriptor of pid that is open on one of the disks. */
+static bool has_fd(const int *fds, unsigned n, int fd)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (fds[i] == fd)
+			return true;
+	return false;
+}
+
+/* Registers every descriptor of pid that is open on one of the disks, and
+ * drops the ones registered before that no longer are. */
 static void register_fds(struct vm_disks *s, struct disk_probe *dp, pid_t pid, uint32_t vm_slot)
 {
+	int now[VM_MAX_DISK_FDS];
+	unsigned n_now = 0;
 	const struct dirent *e;
 	char dir[64], link[64 + sizeof(e->d_name)], target[PATH_MAX];
 	DIR *d;
@@ -80,12 +91,21 @@ static void register_fds(struct vm_disks *s, struct disk_probe *dp, pid_t pid, u
 		if (n <= 0)
 			continue;
 		target[n] = '\0';
-		for (unsigned i = 0; i < s->n; i++)
-			if (strcmp(target, s->v[i].real_path) == 0 &&
-			    disk_probe_watch_fd(dp, pid, atoi(e->d_name), vm_slot, i) < 0)
+		for (unsigned i = 0; i < s->n && n_now < VM_MAX_DISK_FDS; i++) {
+			if (strcmp(target, s->v[i].real_path) != 0)
+				continue;
+			if (disk_probe_watch_fd(dp, pid, atoi(e->d_name), vm_slot, i) < 0)
 				log_debug("disk %s: cannot watch fd %s", s->v[i].disk.dev, e->d_name);
+			else
+				now[n_now++] = atoi(e->d_name);
+		}
 	}
 	closedir(d);
+	for (unsigned i = 0; i < s->n_fds; i++)
+		if (!has_fd(now, n_now, s->fds[i]))
+			disk_probe_unwatch_fd(dp, pid, s->fds[i]);
+	memcpy(s->fds, now, n_now * sizeof(now[0]));
+	s->n_fds = n_now;
 }
 
 void vm_disks_sync(struct vm_disks *s, struct disk_probe *dp, const struct vm_target *t, uint32_t vm_slot)
@@ -101,6 +121,7 @@ void vm_disks_release(struct vm_disks *s, struct disk_probe *dp, pid_t pid, uint
 	if (dp && pid > 0)
 		disk_probe_forget(dp, pid, vm_slot);
 	s->n = 0;
+	s->n_fds = 0;
 }
 
 static uint64_t grown(uint64_t *last, uint64_t now)

@@ -17,9 +17,15 @@ struct disk_state {
 	struct disk_reading last;    /* cumulative, as last read */
 };
 
+#define VM_MAX_DISK_FDS 64
+
 struct vm_disks {
 	struct disk_state v[VM_MAX_DISKS];
 	unsigned n;
+	/* The descriptors registered with the kernel at the last sync, so that
+	 * one QEMU closed (and may reuse for another file) is dropped. */
+	int fds[VM_MAX_DISK_FDS];
+	unsigned n_fds;
 };
 
 /* Follows the target's disk list and (re)registers QEMU's descriptors of
