@@ -2,6 +2,7 @@
 
 #include <getopt.h>
 
+#include "config.h"
 #include "log.h"
 #include "server.h"
 
@@ -14,6 +15,8 @@ static void usage(FILE *f)
 		"temporal-interval rows in SQLite and answers vigilctl queries.\n"
 		"\n"
 		"Options:\n"
+		"  -c, --config FILE     configuration file (default %s, read\n"
+		"                        only if present); options given here win\n"
 		"  -l, --listen URL      nng URL to listen on (default %s);\n"
 		"                        tcp://HOST:PORT or ipc:///path\n"
 		"  -d, --db FILE         SQLite database, created if missing\n"
@@ -23,36 +26,46 @@ static void usage(FILE *f)
 		"  -V, --version         show the version\n"
 		"\n"
 		"Exit status: 0 on a clean stop (SIGINT/SIGTERM), 1 on a runtime error,\n"
-		"2 on a usage error.\n",
-		VIGIL_DEFAULT_LISTEN, VIGIL_DEFAULT_DB);
+		"2 on a usage or configuration error.\n",
+		VIGIL_DEFAULT_CONFIG, VIGIL_DEFAULT_LISTEN, VIGIL_DEFAULT_DB);
 }
 
 enum args_result collector_args_parse(int argc, char **argv, struct collector_args *a, FILE *out, FILE *err)
 {
 	static const struct option opts[] = {
-		{ "listen", required_argument, NULL, 'l' }, { "db", required_argument, NULL, 'd' },
+		{ "config", required_argument, NULL, 'c' }, { "listen", required_argument, NULL, 'l' }, { "db", required_argument, NULL, 'd' },
 		{ "log-level", required_argument, NULL, 'L' }, { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 },
 	};
 	a->listen = VIGIL_DEFAULT_LISTEN;
 	a->db = VIGIL_DEFAULT_DB;
+	a->config = VIGIL_DEFAULT_CONFIG;
+	a->config_required = 0;
 	a->log_level = LOG_LVL_INFO;
+	a->set_on_cli = 0;
 	optind = 1;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, ":l:d:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:l:d:hV", opts, NULL)) != -1) {
 		switch (c) {
+		case 'c':
+			a->config = optarg;
+			a->config_required = 1;
+			break;
 		case 'l':
 			a->listen = optarg;
+			a->set_on_cli |= ARG_SET_LISTEN;
 			break;
 		case 'd':
 			a->db = optarg;
+			a->set_on_cli |= ARG_SET_DB;
 			break;
 		case 'L':
 			if ((a->log_level = cli_parse_log_level(optarg)) < 0) {
 				fprintf(err, "vigil-collector: --log-level '%s': use error, warning, info or debug\n", optarg);
 				return ARGS_USAGE_ERROR;
 			}
+			a->set_on_cli |= ARG_SET_LOG_LEVEL;
 			break;
 		case 'h':
 			usage(out);

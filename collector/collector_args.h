@@ -8,10 +8,17 @@
 
 #define VIGIL_DEFAULT_DB "/var/lib/vigil/vigil.db"
 
+/* Which options the command line gave, so the config file does not
+ * override them. */
+enum { ARG_SET_LISTEN = 1, ARG_SET_DB = 2, ARG_SET_LOG_LEVEL = 4 };
+
 struct collector_args {
 	const char *listen;
 	const char *db;
+	const char *config;  /* config file; VIGIL_DEFAULT_CONFIG unless given */
+	int config_required; /* given with --config: it must exist */
 	int log_level;
+	unsigned set_on_cli; /* ARG_SET_* */
 };
 
 /* Fills a from argv; help and errors are written to out / err. */

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "collector_args.h"
+#include "config.h"
 #include "log.h"
 #include "server.h"
 #include "store.h"
@@ -42,6 +43,19 @@ static int ensure_db_dir(const char *db)
 	return rc == 0 || errno == EEXIST ? 0 : -1;
 }
 
+/* Reads the config file and lets it fill what the command line left. */
+static int load_config(config_t *cfg, struct collector_args *args, char *err, size_t errlen)
+{
+	if (collector_config_load(cfg, args->config, args->config_required, err, errlen) < 0)
+		return -1;
+	char why[400];
+	if (collector_config_apply(cfg, args, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: %s", args->config, why);
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct collector_args args;
@@ -53,20 +67,28 @@ int main(int argc, char **argv)
 	case ARGS_RUN:
 		break;
 	}
+	char err[512];
+	config_t cfg; /* keeps the strings args may now point into */
+	if (load_config(&cfg, &args, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vigil-collector: %s\n", err);
+		config_destroy(&cfg);
+		return EXIT_USAGE;
+	}
 	log_init("vigil-collector", args.log_level);
 	install_signals();
 
-	char err[512];
 	struct store *st;
 	if (ensure_db_dir(args.db) < 0)
 		log_warn("cannot create the directory of %s: %s", args.db, strerror(errno));
 	if (store_open(&st, args.db, 0, err, sizeof(err)) < 0) {
 		log_error("%s", err);
+		config_destroy(&cfg);
 		return EXIT_RUNTIME;
 	}
 	log_info("database %s ready", args.db);
 	int rc = server_run(st, args.listen, &stop_requested);
 	store_close(st);
+	config_destroy(&cfg);
 	log_info("stopped");
 	return rc == 0 ? 0 : EXIT_RUNTIME;
 }

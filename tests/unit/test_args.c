@@ -5,13 +5,18 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "collector_args.h"
+#include "config.h"
+#include "log.h"
 #include "ctl_args.h"
 #include "probe_args.h"
+#include "server.h"
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])) - 1)
 
@@ -113,6 +118,68 @@ static void test_collector_args(void **state)
 	fclose(null);
 }
 
+/* Writes text to a temporary config file; its path goes into path. */
+static void write_config(char *path, const char *text)
+{
+	strcpy(path, "/tmp/vigil-conf-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Applies a config file's text on top of argv; returns what apply said. */
+static int config_over_args(const char *text, char **argv, int argc, struct collector_args *a, config_t *cfg)
+{
+	FILE *null = sink();
+	assert_int_equal(collector_args_parse(argc, argv, a, null, null), ARGS_RUN);
+	fclose(null);
+	char path[64], err[256];
+	write_config(path, text);
+	int rc = collector_config_load(cfg, path, 1, err, sizeof(err));
+	if (rc == 0)
+		rc = collector_config_apply(cfg, a, err, sizeof(err));
+	unlink(path);
+	return rc;
+}
+
+static void test_collector_config(void **state)
+{
+	(void)state;
+	struct collector_args a;
+	config_t cfg;
+	char *plain[] = { "vigil-collector", NULL };
+	assert_int_equal(config_over_args("# comment\ndb = \"/tmp/c.db\"; log_level = \"debug\";\n", plain,
+					  ARGC(plain), &a, &cfg),
+			 0);
+	assert_string_equal(a.db, "/tmp/c.db");
+	assert_string_equal(a.listen, VIGIL_DEFAULT_LISTEN);
+	assert_int_equal(a.log_level, LOG_LVL_DEBUG);
+	config_destroy(&cfg);
+
+	char *cli_db[] = { "vigil-collector", "--db", "/tmp/cli.db", NULL };
+	assert_int_equal(config_over_args("db = \"/tmp/c.db\";\n", cli_db, ARGC(cli_db), &a, &cfg), 0);
+	assert_string_equal(a.db, "/tmp/cli.db"); /* the command line wins */
+	config_destroy(&cfg);
+
+	assert_int_equal(config_over_args("dbb = \"/tmp/c.db\";\n", plain, ARGC(plain), &a, &cfg), -1);
+	config_destroy(&cfg);
+	assert_int_equal(config_over_args("db = \"\";\n", plain, ARGC(plain), &a, &cfg), -1);
+	config_destroy(&cfg);
+	assert_int_equal(config_over_args("log_level = \"loud\";\n", plain, ARGC(plain), &a, &cfg), -1);
+	config_destroy(&cfg);
+	assert_int_equal(config_over_args("db = ;\n", plain, ARGC(plain), &a, &cfg), -1); /* syntax */
+	config_destroy(&cfg);
+
+	char err[256];
+	assert_int_equal(collector_config_load(&cfg, "/nonexistent/vigil.conf", 0, err, sizeof(err)), 0);
+	config_destroy(&cfg);
+	assert_int_equal(collector_config_load(&cfg, "/nonexistent/vigil.conf", 1, err, sizeof(err)), -1);
+	config_destroy(&cfg);
+}
+
 static void test_vigilctl_args(void **state)
 {
 	(void)state;
@@ -143,7 +210,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_probe_defaults),	      cmocka_unit_test(test_probe_full_command_line),
 		cmocka_unit_test(test_probe_usage_errors),    cmocka_unit_test(test_probe_help_exits_zero),
-		cmocka_unit_test(test_collector_args),	      cmocka_unit_test(test_vigilctl_args),
+		cmocka_unit_test(test_collector_args),	      cmocka_unit_test(test_collector_config),
+		cmocka_unit_test(test_vigilctl_args),
 	};
 	return cmocka_run_group_tests_name("args", tests, NULL, NULL);
 }

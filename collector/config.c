@@ -1,0 +1,79 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Top-level names the file may hold; groups belong to their subsystems. */
+static const char *const known_names[] = { "listen", "db", "log_level", "storage", "sla", NULL };
+
+int collector_config_load(config_t *cfg, const char *path, int required, char *err, size_t errlen)
+{
+	config_init(cfg);
+	if (access(path, F_OK) != 0 && errno == ENOENT && !required)
+		return 0;
+	if (config_read_file(cfg, path) == CONFIG_TRUE)
+		return 0;
+	if (config_error_type(cfg) == CONFIG_ERR_FILE_IO)
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+	else
+		snprintf(err, errlen, "%s:%d: %s", path, config_error_line(cfg), config_error_text(cfg));
+	return -1;
+}
+
+static int known_name(const char *name)
+{
+	for (const char *const *k = known_names; *k; k++)
+		if (strcmp(*k, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* A top-level string setting, or the current value when absent. */
+static int string_setting(const config_t *cfg, const char *name, const char **value, char *err, size_t errlen)
+{
+	const config_setting_t *s = config_lookup(cfg, name);
+	if (!s)
+		return 0;
+	const char *v = config_setting_get_string(s);
+	if (!v || !v[0]) {
+		snprintf(err, errlen, "line %d: '%s' must be a non-empty string", config_setting_source_line(s), name);
+		return -1;
+	}
+	*value = v;
+	return 0;
+}
+
+int collector_config_apply(const config_t *cfg, struct collector_args *a, char *err, size_t errlen)
+{
+	const config_setting_t *root = config_root_setting(cfg);
+	for (int i = 0; i < config_setting_length(root); i++) {
+		const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+		if (!known_name(config_setting_name(s))) {
+			snprintf(err, errlen, "line %d: unknown setting '%s'", config_setting_source_line(s),
+				 config_setting_name(s));
+			return -1;
+		}
+	}
+	const char *listen = a->listen, *db = a->db, *level = NULL;
+	if (string_setting(cfg, "listen", &listen, err, errlen) < 0 ||
+	    string_setting(cfg, "db", &db, err, errlen) < 0 ||
+	    string_setting(cfg, "log_level", &level, err, errlen) < 0)
+		return -1;
+	if (!(a->set_on_cli & ARG_SET_LISTEN))
+		a->listen = listen;
+	if (!(a->set_on_cli & ARG_SET_DB))
+		a->db = db;
+	if (level && !(a->set_on_cli & ARG_SET_LOG_LEVEL)) {
+		int lvl = cli_parse_log_level(level);
+		if (lvl < 0) {
+			snprintf(err, errlen, "log_level '%s': use error, warning, info or debug", level);
+			return -1;
+		}
+		a->log_level = lvl;
+	}
+	return 0;
+}

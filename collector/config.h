@@ -1,0 +1,25 @@
+/* vigil-collector's configuration file (libconfig syntax, with comments).
+ * The commented reference is collector/vigil-collector.conf. Top-level
+ * settings mirror the command line, which wins when both give a value;
+ * each subsystem reads and validates its own group ("storage", "sla"). */
+#ifndef VIGIL_COLLECTOR_CONFIG_H
+#define VIGIL_COLLECTOR_CONFIG_H
+
+#include <libconfig.h>
+#include <stddef.h>
+
+#include "collector_args.h"
+
+#define VIGIL_DEFAULT_CONFIG "/etc/vigil/collector.conf"
+
+/* Reads path into cfg (config_init is done here; config_destroy is the
+ * caller's). A missing file is an error only when required is non-zero, and
+ * otherwise leaves cfg empty. 0, or -1 with "FILE:LINE: what" in err. */
+int collector_config_load(config_t *cfg, const char *path, int required, char *err, size_t errlen);
+
+/* Applies the top-level settings to a, except those given on the command
+ * line, and rejects unknown top-level names so a typo is not silently
+ * ignored. 0, or -1 with a message in err. */
+int collector_config_apply(const config_t *cfg, struct collector_args *a, char *err, size_t errlen);
+
+#endif
