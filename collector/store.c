@@ -26,6 +26,7 @@ enum stmt_id {
 	ST_INTERVAL_GET,
 	ST_INTERVAL_EXTEND,
 	ST_INTERVAL_ADD,
+	ST_VM_BY_UUID,
 	ST_COUNT
 };
 
@@ -49,6 +50,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_INTERVAL_GET] = "SELECT value, t_end FROM intervals WHERE id = ?1",
 	[ST_INTERVAL_EXTEND] = "UPDATE intervals SET t_end = ?2 WHERE id = ?1",
 	[ST_INTERVAL_ADD] = "INSERT INTO intervals (series_id, t_start, t_end, value) VALUES (?1, ?2, ?3, ?4)",
+	[ST_VM_BY_UUID] = "SELECT id FROM vms WHERE uuid = ?1",
 };
 
 struct store {
@@ -440,4 +442,37 @@ enum store_result store_batch(struct store *s, const Vigil__Batch *b, char *err,
 		return STORE_FAILED;
 	}
 	return STORE_STORED;
+}
+
+static int derived_write(struct store *s, const char *vm_uuid, const Vigil__Batch *when, Vigil__Sample *const *samples,
+			 size_t n, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = stmt(s, ST_VM_BY_UUID);
+	sqlite3_bind_text(st, 1, vm_uuid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return set_err(err, errlen, "vm %s is not known", vm_uuid);
+	int64_t vm_id = sqlite3_column_int64(st, 0);
+	for (size_t i = 0; i < n; i++)
+		if (sample_store(s, vm_id, when, samples[i], err, errlen) < 0)
+			return -1;
+	return 0;
+}
+
+int store_derived(struct store *s, const char *vm_uuid, int64_t t_start_ms, int64_t t_end_ms, uint32_t interval_ms,
+		  Vigil__Sample *const *samples, size_t n, char *err, size_t errlen)
+{
+	/* Only the interval's times are read from it. */
+	Vigil__Batch when = VIGIL__BATCH__INIT;
+	when.t_start_ms = t_start_ms;
+	when.t_end_ms = t_end_ms;
+	when.interval_ms = interval_ms;
+	char why[512];
+	if (exec_sql(s->db, "BEGIN IMMEDIATE", why, sizeof(why)) < 0)
+		return set_err(err, errlen, "derived samples of %s: cannot begin: %s", vm_uuid, why);
+	if (derived_write(s, vm_uuid, &when, samples, n, why, sizeof(why)) < 0 ||
+	    exec_sql(s->db, "COMMIT", why, sizeof(why)) < 0) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return set_err(err, errlen, "derived samples of %s: %s", vm_uuid, why);
+	}
+	return 0;
 }

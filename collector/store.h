@@ -25,6 +25,13 @@ sqlite3 *store_db(struct store *s);
  * written and STORE_DUPLICATE is returned. */
 enum store_result store_batch(struct store *s, const Vigil__Batch *b, char *err, size_t errlen);
 
+/* Stores readings the collector derives itself (SLA states, P(violation))
+ * for a VM the store already knows, coalesced like probe readings, in one
+ * transaction. They are not tied to a probe's batch sequence numbers.
+ * 0, or -1 with a message in err. */
+int store_derived(struct store *s, const char *vm_uuid, int64_t t_start_ms, int64_t t_end_ms, uint32_t interval_ms,
+		  Vigil__Sample *const *samples, size_t n, char *err, size_t errlen);
+
 /* The coalescing rule, separate so it can be tested on its own. */
 enum interval_action { INTERVAL_NEW, INTERVAL_EXTEND };
 

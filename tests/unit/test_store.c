@@ -15,6 +15,7 @@
 #include "batch.h"
 #include "query.h"
 #include "catalogue.h"
+#include "history.h"
 #include "migrations.h"
 #include "store.h"
 
@@ -138,6 +139,76 @@ static void test_repeated_batch_is_not_stored_twice(void **state)
 	assert_int_equal(scalar(f, "SELECT last_seq FROM hosts WHERE name = 'hv1'"), 6);
 }
 
+struct scan_seen {
+	int rows;
+	double values[8];
+	int64_t starts[8];
+};
+
+static int collect_row(const struct history_row *r, void *arg)
+{
+	struct scan_seen *seen = arg;
+	assert_string_equal(r->host, "hv1");
+	assert_string_equal(r->vm, "vm1");
+	assert_string_equal(r->layer, "cpu");
+	if (seen->rows < 8) {
+		seen->values[seen->rows] = r->value;
+		seen->starts[seen->rows] = r->t_start_ms;
+	}
+	seen->rows++;
+	return 0;
+}
+
+static void test_history_scan_returns_intervals_in_order(void **state)
+{
+	struct fixture *f = *state;
+	put(f, 1, 0, STEP, 10.0);
+	put(f, 2, STEP, 2 * STEP, 10.0);
+	put(f, 3, 2 * STEP, 3 * STEP, 20.0);
+	put(f, 4, 3 * STEP, 4 * STEP, 30.0);
+	char err[256];
+	struct scan_seen seen = { 0 };
+	struct history_filter all = { .vm = "vm1", .metric = "cpu.used_pct", .tags = "", .since_ms = T0,
+				      .until_ms = T0 + 10 * STEP };
+	assert_int_equal(history_scan(store_db(f->st), &all, collect_row, &seen, err, sizeof(err)), 0);
+	assert_int_equal(seen.rows, 3);
+	assert_true(seen.values[0] == 10.0 && seen.values[1] == 20.0 && seen.values[2] == 30.0);
+	assert_int_equal(seen.starts[1], T0 + 2 * STEP);
+
+	/* Only rows overlapping the window; the VM may be named by UUID. */
+	struct scan_seen late = { 0 };
+	struct history_filter window = { .vm = "11111111-2222-4333-8444-555555555555", .since_ms = T0 + 3 * STEP + 1,
+					 .until_ms = T0 + 10 * STEP };
+	assert_int_equal(history_scan(store_db(f->st), &window, collect_row, &late, err, sizeof(err)), 0);
+	assert_int_equal(late.rows, 1);
+	assert_true(late.values[0] == 30.0);
+
+	struct scan_seen none = { 0 };
+	struct history_filter other = { .metric = "cpu.wait_pct", .since_ms = T0, .until_ms = T0 + 10 * STEP };
+	assert_int_equal(history_scan(store_db(f->st), &other, collect_row, &none, err, sizeof(err)), 0);
+	assert_int_equal(none.rows, 0);
+}
+
+static void test_derived_samples_coalesce_for_known_vm(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	put(f, 1, 0, STEP, 10.0);
+	Vigil__Sample smp = VIGIL__SAMPLE__INIT;
+	smp.metric = "sla.p_violation";
+	smp.value = 0.25;
+	Vigil__Sample *list[] = { &smp };
+	const char *uuid = "11111111-2222-4333-8444-555555555555";
+	assert_int_equal(store_derived(f->st, uuid, T0, T0 + STEP, STEP, list, 1, err, sizeof(err)), 0);
+	assert_int_equal(store_derived(f->st, uuid, T0 + STEP, T0 + 2 * STEP, STEP, list, 1, err, sizeof(err)), 0);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM interval_rows WHERE metric = 'sla.p_violation'"), 1);
+	assert_int_equal(scalar(f, "SELECT t_end FROM interval_rows WHERE metric = 'sla.p_violation'"), T0 + 2 * STEP);
+	assert_int_equal(store_derived(f->st, "00000000-0000-4000-8000-000000000000", T0, T0 + STEP, STEP, list, 1, err,
+				       sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "not known"));
+}
+
 static void test_status_shows_latest_reading(void **state)
 {
 	struct fixture *f = *state;
@@ -224,6 +295,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_different_value_starts_a_row, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gap_starts_a_row_even_if_equal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repeated_batch_is_not_stored_twice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_history_scan_returns_intervals_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_derived_samples_coalesce_for_known_vm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_shows_latest_reading, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_is_versioned_and_reopens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_catalogue_fills_metrics_table, setup, teardown),
