@@ -25,7 +25,7 @@ CFLAGS   += -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -MMD -MP \
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -lpthread -lm
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -Ivmlinux -Ibpf
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Werror -Ivmlinux -Ibpf
 
 BPF_SRC   := $(wildcard bpf/*.bpf.c)
 BPF_OBJ   := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRC))
@@ -177,10 +177,10 @@ $(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
 	@echo '  SKEL    $@'
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
 
-$(BUILD)/bench/sched_cost: bench/sched_cost.c $(BUILD)/bpf/cpu_sched.skel.h $(BUILD)/bpf/disk_io.skel.h \
-			   $(BUILD)/bench/empty_sched.skel.h
+$(BUILD)/bench/sched_cost: bench/sched_cost.c $(BUILD)/rel/userspace/tid_bitmap.o $(BUILD)/bpf/cpu_sched.skel.h \
+			   $(BUILD)/bpf/disk_io.skel.h $(BUILD)/bench/empty_sched.skel.h
 	@echo '  LD      $@'
-	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -Wno-missing-prototypes -o $@ $< $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -Wno-missing-prototypes -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
 bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/bench/sched_cost

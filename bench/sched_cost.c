@@ -25,6 +25,7 @@
 #include "cpu_sched.skel.h"
 #include "disk_io.skel.h"
 #include "empty_sched.skel.h"
+#include "tid_bitmap.h"
 
 struct pingpong {
 	int to_b[2], to_a[2];
@@ -64,12 +65,29 @@ static double ns_per_run(struct prog_stats a, struct prog_stats b)
 	return b.run_cnt > a.run_cnt ? (double)(b.run_time_ns - a.run_time_ns) / (double)(b.run_cnt - a.run_cnt) : -1;
 }
 
+static struct tid_bitmap watched_bits;
+
+/* What the probe does for a vCPU thread: its bit, then its entry. */
 static void watch(struct cpu_sched *skel, pid_t tid, __u32 slot, __s32 vcpu)
 {
 	struct vigil_thread t = { .vm_slot = slot, .vcpu = vcpu };
 	__u32 key = (__u32)tid;
 
+	tid_bitmap_set(&watched_bits, tid);
 	bpf_map_update_elem(bpf_map__fd(skel->maps.threads), &key, &t, BPF_ANY);
+}
+
+/* Loads the CPU programs the way userspace/cpu_probe.c does. */
+static struct cpu_sched *load_cpu_sched(void)
+{
+	struct cpu_sched *skel = cpu_sched__open();
+
+	if (skel && (tid_bitmap_size(skel->maps.watched_tids) || cpu_sched__load(skel) ||
+		     tid_bitmap_map(&watched_bits, skel->maps.watched_tids))) {
+		cpu_sched__destroy(skel);
+		return NULL;
+	}
+	return skel;
 }
 
 /* One ping-pong run; if watched, both threads are registered first. The
@@ -130,7 +148,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: sched_cost [ROUND_TRIPS 1-10000000]\n");
 		return 2;
 	}
-	vigil = cpu_sched__open_and_load();
+	vigil = load_cpu_sched();
 	disk = disk_io__open_and_load();
 	empty = empty_sched__open_and_load();
 	if (!vigil || !disk || !empty || cpu_sched__attach(vigil) || disk_io__attach(disk) || empty_sched__attach(empty)) {
@@ -146,6 +164,7 @@ int main(int argc, char **argv)
 	rc = run(vigil, disk, empty, trips, 0, "threads unwatched:") || run(vigil, disk, empty, trips, 1, "threads watched:");
 	close(stats_fd);
 out:
+	tid_bitmap_unmap(&watched_bits);
 	cpu_sched__destroy(vigil);
 	disk_io__destroy(disk);
 	empty_sched__destroy(empty);

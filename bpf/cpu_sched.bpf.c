@@ -7,7 +7,7 @@
  * leaves a CPU, the growth since then is folded into the bucket's per-CPU
  * counters. A context switch the tracepoint never reported only delays that
  * fold to the next one; nothing is lost. Threads that are not watched cost
- * one hash lookup per event. See cpu_sched.h. */
+ * one bit test per event (watched_tids). See cpu_sched.h. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -26,6 +26,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct vigil_thread);
 } threads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VIGIL_TID_WORDS_DEFAULT); /* resized by the loader */
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} watched_tids SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -75,6 +83,42 @@ static __always_inline __u64 task_pcount(const struct task_struct *task)
 	return 0;
 }
 
+/* The word of watched_tids holding tid's bit, or NULL beyond its end. */
+static __always_inline __u64 *tid_word(__u32 tid)
+{
+	__u32 word = tid / VIGIL_TID_BITS_PER_WORD;
+
+	return bpf_map_lookup_elem(&watched_tids, &word);
+}
+
+static __always_inline __u64 tid_bit(__u32 tid)
+{
+	return 1ULL << (tid % VIGIL_TID_BITS_PER_WORD);
+}
+
+/* The thread's entry, if it is watched. Unwatched threads stop at the bit
+ * test; a set bit whose entry is gone costs the lookup and nothing else. */
+static __always_inline struct vigil_thread *watched_thread(__u32 tid)
+{
+	__u64 *word = tid_word(tid);
+
+	if (word && !(*word & tid_bit(tid)))
+		return NULL;
+	return bpf_map_lookup_elem(&threads, &tid);
+}
+
+static __always_inline void tid_mark(__u32 tid, bool watched)
+{
+	__u64 *word = tid_word(tid);
+
+	if (!word)
+		return;
+	if (watched)
+		__sync_fetch_and_or(word, tid_bit(tid));
+	else
+		__sync_fetch_and_and(word, ~tid_bit(tid));
+}
+
 /* This CPU's counters of the thread's bucket, created on first use. */
 static __always_inline struct vigil_cpu_counters *bucket_of(const struct vigil_thread *t)
 {
@@ -118,12 +162,36 @@ static __always_inline void fold(struct vigil_thread *t, const struct task_struc
 	c->major_faults += advance(&t->seen_majflt, task->maj_flt);
 }
 
+/* Whether the kernel keeps sched_info (CONFIG_SCHED_INFO): without it there
+ * is no run_delay and no pcount to tell when a wait ended, so waits are not
+ * tracked at all. */
+static __always_inline bool has_sched_info(const struct task_struct *task)
+{
+	return bpf_core_field_exists(task->sched_info);
+}
+
+/* The thread starts waiting for a CPU now, unless a wait is already open:
+ * queued since an earlier wakeup or preemption, and not run since
+ * (sched_info.pcount unchanged). A wait ends when pcount moves on, so no
+ * switch-in event is needed to close it. */
+static __always_inline void mark_queued(struct vigil_thread *t, const struct task_struct *p)
+{
+	__u64 pcount = task_pcount(p);
+
+	if (!has_sched_info(p) || (t->queued_since && t->queued_pcount == pcount))
+		return;
+	/* The clock is read only here: most events are of threads that are
+	 * not watched or not starting a wait, and a clock read is not free. */
+	t->queued_since = bpf_ktime_get_ns();
+	t->queued_pcount = pcount;
+}
+
 /* At sched_switch the scheduler has already charged prev's slice to
  * sum_exec_runtime and counted the switch in nivcsw or nvcsw. */
 static __always_inline void switch_out(struct task_struct *prev, bool preempt)
 {
 	__u32 tid = prev->pid;
-	struct vigil_thread *t = bpf_map_lookup_elem(&threads, &tid);
+	struct vigil_thread *t = watched_thread(tid);
 	long state;
 
 	if (!t)
@@ -135,58 +203,38 @@ static __always_inline void switch_out(struct task_struct *prev, bool preempt)
 	state = task_state(prev);
 	if (state & TASK_DEAD) {
 		bpf_map_delete_elem(&threads, &tid);
+		tid_mark(tid, false);
 		return;
 	}
 	/* Preempted, or yielded while runnable: it waits on a run queue. */
-	if (preempt || state == TASK_RUNNING) {
-		/* The clock is read only here: most switches are of threads
-		 * that are not watched, and a clock read is not free. */
-		t->queued_since = bpf_ktime_get_ns();
-		t->queued_pcount = task_pcount(prev);
-	} else {
-		t->queued_since = 0;
-	}
-}
-
-/* The wait that ends here reaches run_delay just after the tracepoint; it
- * is folded at the thread's next switch-out, or read by the loader. */
-static __always_inline void switch_in(struct task_struct *next)
-{
-	__u32 tid = next->pid;
-	struct vigil_thread *t = bpf_map_lookup_elem(&threads, &tid);
-
-	if (t)
+	if (preempt || state == TASK_RUNNING)
+		mark_queued(t, prev);
+	else
 		t->queued_since = 0;
 }
 
-/* The fourth argument (prev_state) only exists since 5.18; the state is read
- * from prev instead, which works with every version of the tracepoint. */
+/* Only the thread leaving the CPU is looked at: what the next one waited is
+ * in its run_delay already, and its open wait (if any) is over because its
+ * pcount has moved on. Not looking it up halves the cost for watched
+ * threads. The fourth argument (prev_state) only exists since 5.18; the
+ * state is read from prev instead, which works with every version of the
+ * tracepoint. */
 SEC("tp_btf/sched_switch")
 int BPF_PROG(vigil_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
 	switch_out(prev, preempt);
-	switch_in(next);
 	return 0;
 }
 
 /* Becoming runnable. A wakeup can reach a thread that is still on its CPU
  * (woken before it got to sleep); that is not waiting. */
-static __always_inline void mark_queued(struct vigil_thread *t, const struct task_struct *p, __u64 now)
-{
-	if (t->queued_since || p->on_cpu)
-		return;
-	t->queued_since = now;
-	t->queued_pcount = task_pcount(p);
-}
-
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(vigil_sched_wakeup, struct task_struct *p)
 {
-	__u32 tid = p->pid;
-	struct vigil_thread *t = bpf_map_lookup_elem(&threads, &tid);
+	struct vigil_thread *t = watched_thread(p->pid);
 
-	if (t)
-		mark_queued(t, p, bpf_ktime_get_ns());
+	if (t && !p->on_cpu)
+		mark_queued(t, p);
 	return 0;
 }
 
@@ -197,20 +245,20 @@ SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(vigil_sched_wakeup_new, struct task_struct *p)
 {
 	__u32 tid = p->pid, tgid = p->tgid;
-	struct vigil_thread *t = bpf_map_lookup_elem(&threads, &tid);
+	struct vigil_thread *t = watched_thread(tid);
 	struct vigil_thread fresh = { .vcpu = VIGIL_VCPU_NONE };
 	__u32 *slot;
 
 	if (t) {
-		mark_queued(t, p, bpf_ktime_get_ns());
+		mark_queued(t, p);
 		return 0;
 	}
 	slot = bpf_map_lookup_elem(&processes, &tgid);
 	if (!slot)
 		return 0;
 	fresh.vm_slot = *slot;
-	fresh.queued_since = bpf_ktime_get_ns();
-	fresh.queued_pcount = task_pcount(p);
-	bpf_map_update_elem(&threads, &tid, &fresh, BPF_NOEXIST);
+	mark_queued(&fresh, p);
+	if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_NOEXIST) == 0)
+		tid_mark(tid, true);
 	return 0;
 }

@@ -15,12 +15,14 @@
 #include "cpu_sched.h"
 #include "cpu_sched.skel.h"
 #include "map_util.h"
+#include "tid_bitmap.h"
 
 struct cpu_probe {
 	struct cpu_sched *skel;
 	int threads_fd;
 	int processes_fd;
 	int totals_fd;
+	struct tid_bitmap watched; /* the kernel's first test: is a tid watched */
 	int ncpus;
 	/* The previous snapshot, sorted by bucket: readings never go below. */
 	struct cpu_bucket_reading *last;
@@ -48,9 +50,18 @@ int cpu_probe_open(struct cpu_probe **out, char *err, size_t errlen)
 		rc = errno ? -errno : -EINVAL;
 		goto fail;
 	}
+	step = "sizing the thread bitmap";
+	rc = tid_bitmap_size(p->skel->maps.watched_tids);
+	if (rc)
+		goto fail;
 	step = "loading BPF programs";
 	hint = hint_root_btf;
 	rc = cpu_sched__load(p->skel);
+	if (rc)
+		goto fail;
+	step = "mapping the thread bitmap";
+	hint = "";
+	rc = tid_bitmap_map(&p->watched, p->skel->maps.watched_tids);
 	if (rc)
 		goto fail;
 	step = "attaching BPF programs";
@@ -58,7 +69,6 @@ int cpu_probe_open(struct cpu_probe **out, char *err, size_t errlen)
 	if (rc)
 		goto fail;
 	step = "counting possible CPUs";
-	hint = "";
 	rc = libbpf_num_possible_cpus();
 	if (rc < 0)
 		goto fail;
@@ -80,6 +90,7 @@ void cpu_probe_close(struct cpu_probe *p)
 {
 	if (!p)
 		return;
+	tid_bitmap_unmap(&p->watched);
 	cpu_sched__destroy(p->skel);
 	free(p->last);
 	free(p);
@@ -223,12 +234,16 @@ static int insert_thread(struct cpu_probe *p, pid_t tid, uint32_t vm_slot, int32
 		fresh.seen_minflt = stat.minflt;
 		fresh.seen_majflt = stat.majflt;
 	}
+	/* The bit first: a bit without an entry only costs a lookup, while an
+	 * entry without its bit would not be counted. */
+	tid_bitmap_set(&p->watched, tid);
 	if (bpf_map_update_elem(p->threads_fd, &key, &fresh, BPF_NOEXIST))
 		return -errno;
 	/* The kernel drops an entry at its thread's last context switch; a
 	 * thread that exited in between has had that switch already. */
 	if (!thread_alive(thread_state(tid))) {
 		bpf_map_delete_elem(p->threads_fd, &key);
+		tid_bitmap_clear(&p->watched, tid);
 		return -ESRCH;
 	}
 	return 0;
@@ -247,6 +262,8 @@ int cpu_probe_watch_thread(struct cpu_probe *p, pid_t tid, uint32_t vm_slot, int
 	/* The kernel added it in between, at the thread's first wakeup. */
 	if (rc == -EEXIST)
 		rc = reassign_thread(p, (__u32)tid, vm_slot, vcpu);
+	if (rc == 0)
+		tid_bitmap_set(&p->watched, tid);
 	return rc == -ENOENT ? -ESRCH : rc;
 }
 
@@ -259,8 +276,10 @@ static int forget_threads(struct cpu_probe *p, uint32_t vm_slot)
 	int rc = n < 0 ? n : 0;
 
 	for (int i = 0; i < n && !rc; i++)
-		if (bpf_map_lookup_elem(p->threads_fd, &tids[i], &t) == 0 && t.vm_slot == vm_slot)
+		if (bpf_map_lookup_elem(p->threads_fd, &tids[i], &t) == 0 && t.vm_slot == vm_slot) {
 			rc = map_delete_key(p->threads_fd, &tids[i]);
+			tid_bitmap_clear(&p->watched, (pid_t)tids[i]);
+		}
 	free(keys);
 	return rc;
 }
