@@ -182,9 +182,14 @@ $(BUILD)/bench/sched_cost: bench/sched_cost.c $(BUILD)/rel/userspace/tid_bitmap.
 	@echo '  LD      $@'
 	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -Wno-missing-prototypes -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
+$(BUILD)/bench/tc_cost: bench/tc_cost.c $(BUILD)/bpf/net_tc.skel.h $(BUILD)/bench/empty_tc.skel.h
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -Wno-missing-prototypes -o $@ $(filter %.c %.o,$^) $(LDLIBS)
+
 bench: deps
-	@$(MAKE) --no-print-directory $(BUILD)/bench/sched_cost
+	@$(MAKE) --no-print-directory $(BUILD)/bench/sched_cost $(BUILD)/bench/tc_cost
 	@$(BUILD)/bench/sched_cost
+	@$(BUILD)/bench/tc_cost
 
 test-unit: $(UNIT_BINS)
 test-integration: $(BINS) $(HELPER_BINS)
