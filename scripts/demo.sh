@@ -64,8 +64,9 @@ trap 'exit 0' INT TERM
 start_vms() {
 	vm_setup_workdir "$ROOT/build/guest" || return 1
 	vm_ensure_libvirtd || return 1
-	echo "demo: booting ${VM_PREFIX}busy (70% CPU) and ${VM_PREFIX}light (25% CPU) under TCG"
-	vm_start "${VM_PREFIX}busy" 70 && vm_start "${VM_PREFIX}light" 25 || {
+	echo "demo: booting ${VM_PREFIX}busy (70% CPU, 32 MiB disk write, 200 frames) and" \
+		"${VM_PREFIX}light (25% CPU, 8 MiB, 50 frames) under TCG"
+	vm_start "${VM_PREFIX}busy" 70 200 32 && vm_start "${VM_PREFIX}light" 25 50 8 || {
 		echo "demo: starting the VMs failed; see $VM_WORK and /var/log/libvirt/qemu/" >&2
 		return 1
 	}

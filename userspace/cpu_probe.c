@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <linux/types.h>
 #include <bpf/bpf.h>
@@ -463,6 +464,26 @@ static int list_buckets(struct cpu_probe *p, struct readings *r)
 
 /* Lists the watched threads sorted by bucket, and adds the buckets that only
  * have a thread so far. *out is malloc'd. Returns the count or -errno. */
+/* Whether the thread has exited. /proc/TID resolves any thread id. */
+static bool thread_gone(__u32 tid)
+{
+	char path[32];
+
+	snprintf(path, sizeof(path), "/proc/%u", tid);
+	return access(path, F_OK) != 0 && errno == ENOENT;
+}
+
+/* The kernel drops a thread's entry at its last context switch, but the
+ * tracepoint does not report every switch (docs/cpu-accounting.md). An entry
+ * left behind would count an unrelated task that is later given the same
+ * id, so it is dropped here once the thread is gone. What that thread ran
+ * after its last fold is lost: at most one slice. */
+static void drop_gone_thread(struct cpu_probe *p, __u32 tid)
+{
+	bpf_map_delete_elem(p->threads_fd, &tid);
+	tid_bitmap_clear(&p->watched, (pid_t)tid);
+}
+
 static int list_threads(struct cpu_probe *p, struct readings *r, struct listed_thread **out)
 {
 	void *keys = NULL;
@@ -485,6 +506,10 @@ static int list_threads(struct cpu_probe *p, struct readings *r, struct listed_t
 
 		if (bpf_map_lookup_elem(p->threads_fd, &tids[i], &t))
 			continue; /* exited meanwhile */
+		if (thread_gone(tids[i])) {
+			drop_gone_thread(p, tids[i]);
+			continue;
+		}
 		listed[count++] = (struct listed_thread){
 			.bucket = { .vm_slot = t.vm_slot, .vcpu = t.vcpu },
 			.tid = tids[i],
