@@ -152,6 +152,13 @@ $(BUILD)/tests/netcount: tests/helpers/netcount.c $(NETCOUNT_OBJ)
 	@echo '  LD      $@'
 	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS)
 
+# uring_io drives io_uring through liburing (liburing-dev); nothing else
+# links it.
+$(BUILD)/tests/uring_io: tests/helpers/uring_io.c
+	@mkdir -p $(dir $@)
+	@echo '  CC      $@'
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(shell pkg-config --libs liburing 2>/dev/null || echo -luring)
+
 $(BUILD)/tests/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
 	@echo '  CC      $@'
