@@ -189,9 +189,16 @@ $(BUILD)/bench/sched_cost: bench/sched_cost.c $(BUILD)/bpf/cpu_sched.skel.h $(BU
 	@echo '  LD      $@'
 	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -Wno-missing-prototypes -o $@ $< $(LDLIBS)
 
+$(BUILD)/bench/uring_cost: bench/uring_cost.c $(BUILD)/bpf/disk_io.skel.h $(BUILD)/bench/empty_uring.skel.h
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -Wno-missing-prototypes -o $@ $< $(LDLIBS) \
+		$(shell pkg-config --libs liburing 2>/dev/null || echo -luring)
+
 bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/bench/sched_cost
 	@$(BUILD)/bench/sched_cost
+	@$(MAKE) --no-print-directory $(BUILD)/bench/uring_cost
+	@$(BUILD)/bench/uring_cost
 
 test-unit: $(UNIT_BINS)
 test-integration: $(BINS) $(HELPER_BINS)
