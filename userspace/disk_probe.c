@@ -26,8 +26,8 @@ struct disk_probe {
 	struct vigil_disk_counters *percpu;
 };
 
-/* Whether tp_btf can find the io_uring tracepoints: a kernel without
- * io_uring, or older than 5.19 (no io_uring_submit_req), has neither. */
+/* Whether tp_btf can find the io_uring tracepoints: a kernel built without
+ * io_uring, or older than io_uring_submit_req (about 5.19), lacks them. */
 static bool kernel_has_uring_tracepoints(void)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf();
