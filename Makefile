@@ -175,6 +175,19 @@ guest: $(GUEST)/burn $(GUEST)/rawsend
 	@bash scripts/vm/build-guest.sh $(GUEST) $(GUEST)/burn $(GUEST)/rawsend
 
 # --- benchmarks ---------------------------------------------------------------
+# The io_uring disk programs' cost (bench/uring_cost.c, linked with
+# liburing) is one more part of make bench.
+.PHONY: bench-uring
+bench: bench-uring
+bench-uring: deps
+	@$(MAKE) --no-print-directory $(BUILD)/bench/uring_cost
+	@$(BUILD)/bench/uring_cost
+
+$(BUILD)/bench/uring_cost: bench/uring_cost.c $(BUILD)/bpf/disk_io.skel.h $(BUILD)/bench/empty_uring.skel.h
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -Wno-missing-prototypes -o $@ $< $(LDLIBS) \
+		$(shell pkg-config --libs liburing 2>/dev/null || echo -luring)
+
 $(BUILD)/bench/%.bpf.o: bench/%.bpf.c vmlinux/vmlinux.h
 	@mkdir -p $(BUILD)/bench
 	@echo '  BPF     $<'
@@ -189,16 +202,9 @@ $(BUILD)/bench/sched_cost: bench/sched_cost.c $(BUILD)/bpf/cpu_sched.skel.h $(BU
 	@echo '  LD      $@'
 	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -Wno-missing-prototypes -o $@ $< $(LDLIBS)
 
-$(BUILD)/bench/uring_cost: bench/uring_cost.c $(BUILD)/bpf/disk_io.skel.h $(BUILD)/bench/empty_uring.skel.h
-	@echo '  LD      $@'
-	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -Wno-missing-prototypes -o $@ $< $(LDLIBS) \
-		$(shell pkg-config --libs liburing 2>/dev/null || echo -luring)
-
 bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/bench/sched_cost
 	@$(BUILD)/bench/sched_cost
-	@$(MAKE) --no-print-directory $(BUILD)/bench/uring_cost
-	@$(BUILD)/bench/uring_cost
 
 test-unit: $(UNIT_BINS)
 test-integration: $(BINS) $(HELPER_BINS)
