@@ -152,6 +152,13 @@ $(BUILD)/tests/netcount: tests/helpers/netcount.c $(NETCOUNT_OBJ)
 	@echo '  LD      $@'
 	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS)
 
+# uring_io drives io_uring through liburing (liburing-dev); nothing else
+# links it.
+$(BUILD)/tests/uring_io: tests/helpers/uring_io.c
+	@mkdir -p $(dir $@)
+	@echo '  CC      $@'
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(shell pkg-config --libs liburing 2>/dev/null || echo -luring)
+
 $(BUILD)/tests/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
 	@echo '  CC      $@'
@@ -168,6 +175,19 @@ guest: $(GUEST)/burn $(GUEST)/rawsend
 	@bash scripts/vm/build-guest.sh $(GUEST) $(GUEST)/burn $(GUEST)/rawsend
 
 # --- benchmarks ---------------------------------------------------------------
+# The io_uring disk programs' cost (bench/uring_cost.c, linked with
+# liburing) is one more part of make bench.
+.PHONY: bench-uring
+bench: bench-uring
+bench-uring: deps
+	@$(MAKE) --no-print-directory $(BUILD)/bench/uring_cost
+	@$(BUILD)/bench/uring_cost
+
+$(BUILD)/bench/uring_cost: bench/uring_cost.c $(BUILD)/bpf/disk_io.skel.h $(BUILD)/bench/empty_uring.skel.h
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -Wno-missing-prototypes -o $@ $< $(LDLIBS) \
+		$(shell pkg-config --libs liburing 2>/dev/null || echo -luring)
+
 $(BUILD)/bench/%.bpf.o: bench/%.bpf.c vmlinux/vmlinux.h
 	@mkdir -p $(BUILD)/bench
 	@echo '  BPF     $<'

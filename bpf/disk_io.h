@@ -1,12 +1,15 @@
 /* Types shared by bpf/disk_io.bpf.c and its loader userspace/disk_probe.c.
  *
  * A VM's virtual disk is a file QEMU opened; the loader tells the kernel
- * which (QEMU tgid, fd) is which (VM slot, disk). The program times every
- * read or write system call on those descriptors and adds bytes, calls and
- * a log2 latency histogram to the disk's per-CPU counters. This counts
- * QEMU's thread-pool I/O (aio=threads, with cache=none or writeback), which
- * goes through pread/pwrite-family calls; io_uring submissions are not
- * system calls of this kind and are not counted here. */
+ * which (QEMU tgid, fd) is which (VM slot, disk). The programs time every
+ * read or write on those descriptors and add bytes, operations and a log2
+ * latency histogram to the disk's per-CPU counters, from two hooks:
+ *  - sys_enter/sys_exit: read/write-family system calls, which is how
+ *    QEMU's thread pool (aio=threads, any cache mode) does its I/O;
+ *  - io_uring_submit_req/io_uring_complete: io_uring read and write
+ *    requests (QEMU io='io_uring'), timed from submission to completion.
+ * Both feed the same counters; an I/O goes through one or the other, never
+ * both. */
 #ifndef VIGIL_DISK_IO_H
 #define VIGIL_DISK_IO_H
 
@@ -28,7 +31,8 @@ struct vigil_disk_key {
 	__u32 disk;
 };
 
-/* A call in progress, per thread. */
+/* A call in progress (per thread), or an io_uring request in flight (per
+ * request). */
 struct vigil_disk_call {
 	struct vigil_disk_key disk;
 	__u32 is_write;
@@ -40,7 +44,7 @@ struct vigil_disk_call {
 struct vigil_disk_counters {
 	__u64 bytes[2];                          /* [0] read, [1] write */
 	__u64 ops[2];
-	__u64 lat[2][VIGIL_DISK_LAT_SLOTS];      /* calls by log2(ns) */
+	__u64 lat[2][VIGIL_DISK_LAT_SLOTS];      /* operations by log2(ns) */
 };
 
 #endif

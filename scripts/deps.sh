@@ -9,7 +9,7 @@ PACKAGES=(
   libnng-dev libsqlite3-dev sqlite3
   libprotobuf-c-dev protobuf-c-compiler
   libjson-c-dev libconfig-dev libvirt-dev libvirt-clients libxml2-dev
-  libcmocka-dev libclang-rt-14-dev
+  libcmocka-dev libclang-rt-14-dev liburing-dev
   procps iproute2
   libvirt-daemon-system qemu-system-x86 qemu-utils busybox-static cpio
 )

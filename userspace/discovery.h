@@ -65,7 +65,7 @@ struct vm_target {
 	struct vm_memory_info memory;   /* libvirt domains only; zero otherwise */
 	struct vm_nic nics[VM_MAX_NICS];/* libvirt domains only */
 	unsigned n_nics;
-	struct vm_disk disks[VM_MAX_DISKS]; /* libvirt domains only */
+	struct vm_disk disks[VM_MAX_DISKS]; /* domain XML, or --disk for --pid */
 	unsigned n_disks;
 };
 

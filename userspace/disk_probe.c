@@ -2,16 +2,19 @@
 #include "disk_probe.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <linux/types.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "disk_io.h"
 #include "disk_io.skel.h"
+#include "log.h"
 #include "map_util.h"
 
 _Static_assert(DISK_LAT_SLOTS == VIGIL_DISK_LAT_SLOTS, "latency histogram sizes differ");
@@ -23,6 +26,61 @@ struct disk_probe {
 	struct vigil_disk_counters *percpu;
 };
 
+/* Whether tp_btf can find the io_uring tracepoints: a kernel built without
+ * io_uring, or older than io_uring_submit_req (about 5.19), lacks them. */
+static bool kernel_has_uring_tracepoints(void)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool found;
+
+	if (!vmlinux)
+		return false;
+	found = btf__find_by_name_kind(vmlinux, "btf_trace_io_uring_submit_req", BTF_KIND_TYPEDEF) > 0 &&
+		btf__find_by_name_kind(vmlinux, "btf_trace_io_uring_complete", BTF_KIND_TYPEDEF) > 0;
+	btf__free(vmlinux);
+	return found;
+}
+
+/* Opens and loads the programs, the io_uring pair only if with_uring. */
+static int load_programs(struct disk_probe *p, bool with_uring)
+{
+	int rc;
+
+	p->skel = disk_io__open();
+	if (!p->skel)
+		return errno ? -errno : -EINVAL;
+	bpf_program__set_autoload(p->skel->progs.vigil_disk_uring_submit, with_uring);
+	bpf_program__set_autoload(p->skel->progs.vigil_disk_uring_complete, with_uring);
+	bpf_map__set_autocreate(p->skel->maps.uring_inflight, with_uring);
+	rc = disk_io__load(p->skel);
+	if (rc) {
+		disk_io__destroy(p->skel);
+		p->skel = NULL;
+	}
+	return rc;
+}
+
+/* Loads everything, or, when the io_uring programs cannot be, the system
+ * call programs alone: the other disk modes keep being counted, and the
+ * operator is told once which one is not. */
+static int load_with_fallback(struct disk_probe *p)
+{
+	const char *why = "this kernel has no io_uring_submit_req/io_uring_complete tracepoints";
+	int rc;
+
+	if (kernel_has_uring_tracepoints()) {
+		rc = load_programs(p, true);
+		if (!rc)
+			return 0;
+		why = "its programs did not load on this kernel";
+	}
+	rc = load_programs(p, false);
+	if (!rc)
+		log_warn("disk I/O through io_uring (QEMU io='io_uring') not counted: %s; "
+			 "read/write system calls still are", why);
+	return rc;
+}
+
 int disk_probe_open(struct disk_probe **out, char *err, size_t errlen)
 {
 	struct disk_probe *p = calloc(1, sizeof(*p));
@@ -33,12 +91,10 @@ int disk_probe_open(struct disk_probe **out, char *err, size_t errlen)
 	if (!p)
 		goto fail;
 	step = "loading the disk programs";
-	p->skel = disk_io__open_and_load();
-	if (!p->skel) {
-		rc = errno ? -errno : -EINVAL;
+	rc = load_with_fallback(p);
+	if (rc)
 		goto fail;
-	}
-	step = "attaching the disk programs to sys_enter/sys_exit";
+	step = "attaching the disk programs to sys_enter/sys_exit and io_uring";
 	rc = disk_io__attach(p->skel);
 	if (rc)
 		goto fail;

@@ -1,5 +1,6 @@
-/* Loader and reader for bpf/disk_io.bpf.c: per-disk bytes, calls and a
- * log2 latency histogram of QEMU's reads and writes on its disk images. */
+/* Loader and reader for bpf/disk_io.bpf.c: per-disk bytes, operations and a
+ * log2 latency histogram of QEMU's reads and writes on its disk images,
+ * whether made by system calls or through io_uring. */
 #ifndef VIGIL_DISK_PROBE_H
 #define VIGIL_DISK_PROBE_H
 
@@ -19,12 +20,14 @@ struct disk_reading {
 	uint64_t lat[2][DISK_LAT_SLOTS];
 };
 
-/* Opens, loads and attaches. On failure a negative errno and a message
- * naming the failed step in err. */
+/* Opens, loads and attaches. On a kernel where the io_uring programs cannot
+ * be loaded it logs that once and counts system calls only. On failure a
+ * negative errno and a message naming the failed step in err. */
 int disk_probe_open(struct disk_probe **out, char *err, size_t errlen);
 void disk_probe_close(struct disk_probe *p);
 
-/* Counts the calls of process tgid on descriptor fd for (vm_slot, disk). */
+/* Counts the reads and writes of process tgid on descriptor fd (system
+ * calls and io_uring requests) for (vm_slot, disk). */
 int disk_probe_watch_fd(struct disk_probe *p, pid_t tgid, int fd, uint32_t vm_slot, uint32_t disk);
 
 /* Stops counting descriptor fd of process tgid (closed, or reused for

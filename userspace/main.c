@@ -80,6 +80,8 @@ static int init_pid_targets(struct probe *p)
 			fprintf(stderr, "vigil-probe: --pid %s=%d: no such process\n", a->name, a->pid);
 			return -1;
 		}
+		memcpy(p->pid_targets[i].disks, a->disks, sizeof(a->disks));
+		p->pid_targets[i].n_disks = a->n_disks;
 	}
 	return 0;
 }

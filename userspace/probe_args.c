@@ -27,6 +27,9 @@ static void usage(FILE *f)
 		"  -p, --pid NAME=PID      also monitor process PID as VM NAME; threads\n"
 		"                          named 'CPU N/KVM' or 'CPU N/TCG' are its vCPUs\n"
 		"                          (repeatable, up to %d)\n"
+		"      --disk DEV=FILE     a disk of the --pid target just before: its\n"
+		"                          reads and writes on FILE (system calls and\n"
+		"                          io_uring) are disk DEV (repeatable, up to %d)\n"
 		"  -i, --interval SECONDS  sampling interval, 0.1-3600 (default 1)\n"
 		"      --rediscover SECONDS  how often to re-list libvirt domains (default 5)\n"
 		"  -H, --host NAME         host name to report (default: this host's name)\n"
@@ -41,7 +44,7 @@ static void usage(FILE *f)
 		"\n"
 		"Needs root (or CAP_BPF+CAP_PERFMON) to load the kernel programs.\n"
 		"Exit status: 0 success, 1 runtime error, 2 usage error.\n",
-		VIGIL_DEFAULT_LISTEN, PROBE_DEFAULT_LIBVIRT, PROBE_MAX_PID_TARGETS, PROBE_DEFAULT_QUEUE);
+		VIGIL_DEFAULT_LISTEN, PROBE_DEFAULT_LIBVIRT, PROBE_MAX_PID_TARGETS, VM_MAX_DISKS, PROBE_DEFAULT_QUEUE);
 }
 
 int parse_pid_target(const char *text, struct pid_target_arg *t)
@@ -59,6 +62,23 @@ int parse_pid_target(const char *text, struct pid_target_arg *t)
 			return -1;
 	}
 	t->pid = (pid_t)pid;
+	return 0;
+}
+
+int parse_disk_arg(const char *text, struct vm_disk *d)
+{
+	const char *eq = strchr(text, '=');
+	size_t dev_len = eq ? (size_t)(eq - text) : 0;
+
+	if (!dev_len || dev_len >= sizeof(d->dev) || eq[1] != '/' || strlen(eq + 1) >= sizeof(d->path))
+		return -1;
+	for (size_t i = 0; i < dev_len; i++) {
+		if (!isalnum((unsigned char)text[i]))
+			return -1;
+	}
+	memset(d, 0, sizeof(*d));
+	memcpy(d->dev, text, dev_len);
+	memcpy(d->path, eq + 1, strlen(eq + 1));
 	return 0;
 }
 
@@ -96,6 +116,26 @@ static enum args_result add_pid_target(struct probe_args *a, const char *text, F
 	return ARGS_RUN;
 }
 
+/* A disk belongs to the --pid target given last, as libvirt's <disk>
+ * elements belong to their domain. */
+static enum args_result add_pid_disk(struct probe_args *a, const char *text, FILE *err)
+{
+	struct pid_target_arg *t = a->n_pids ? &a->pids[a->n_pids - 1] : NULL;
+
+	if (!t)
+		return usage_error(err, "--disk '%s': give it after the --pid it belongs to", text);
+	if (t->n_disks == VM_MAX_DISKS)
+		return usage_error(err, "--disk '%s': too many disks for one --pid (limit 8)", text);
+	if (parse_disk_arg(text, &t->disks[t->n_disks]) < 0)
+		return usage_error(err, "--disk '%s': want DEV=/path/to/image, e.g. --disk vda=/var/lib/vm/web1.img", text);
+	for (unsigned i = 0; i < t->n_disks; i++) {
+		if (strcmp(t->disks[i].dev, t->disks[t->n_disks].dev) == 0)
+			return usage_error(err, "--disk '%s': that DEV is already given for this --pid", text);
+	}
+	t->n_disks++;
+	return ARGS_RUN;
+}
+
 static void set_defaults(struct probe_args *a)
 {
 	memset(a, 0, sizeof(*a));
@@ -107,7 +147,7 @@ static void set_defaults(struct probe_args *a)
 	a->log_level = LOG_LVL_INFO;
 }
 
-enum { OPT_NO_LIBVIRT = 256, OPT_REDISCOVER, OPT_QUEUE_MAX, OPT_ONCE, OPT_STDOUT, OPT_LOG_LEVEL };
+enum { OPT_NO_LIBVIRT = 256, OPT_REDISCOVER, OPT_QUEUE_MAX, OPT_ONCE, OPT_STDOUT, OPT_LOG_LEVEL, OPT_DISK };
 
 static enum args_result apply_option(int c, const char *arg, struct probe_args *a, FILE *err)
 {
@@ -124,6 +164,8 @@ static enum args_result apply_option(int c, const char *arg, struct probe_args *
 		return ARGS_RUN;
 	case 'p':
 		return add_pid_target(a, arg, err);
+	case OPT_DISK:
+		return add_pid_disk(a, arg, err);
 	case 'i':
 		return parse_interval(arg, &a->interval_ms) < 0
 			       ? usage_error(err, "--interval '%s': want seconds between 0.1 and 3600", arg)
@@ -161,6 +203,7 @@ enum args_result probe_args_parse(int argc, char **argv, struct probe_args *a, F
 		{ "libvirt", required_argument, NULL, 'l' },
 		{ "no-libvirt", no_argument, NULL, OPT_NO_LIBVIRT },
 		{ "pid", required_argument, NULL, 'p' },
+		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "rediscover", required_argument, NULL, OPT_REDISCOVER },
 		{ "host", required_argument, NULL, 'H' },

@@ -15,6 +15,8 @@
 struct pid_target_arg {
 	char name[VM_NAME_MAX];
 	pid_t pid;
+	struct vm_disk disks[VM_MAX_DISKS]; /* from --disk DEV=FILE after it */
+	unsigned n_disks;
 };
 
 struct probe_args {
@@ -33,6 +35,10 @@ struct probe_args {
 
 /* Parses "NAME=PID" into t. 0, or -1 if malformed. */
 int parse_pid_target(const char *text, struct pid_target_arg *t);
+
+/* Parses "DEV=FILE" (DEV letters and digits, FILE an absolute path) into d.
+ * 0, or -1 if malformed or too long. */
+int parse_disk_arg(const char *text, struct vm_disk *d);
 
 /* Parses "SECONDS" (may be fractional, 0.1-3600) into milliseconds. */
 int parse_interval(const char *text, unsigned *ms);

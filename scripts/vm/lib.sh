@@ -80,8 +80,10 @@ vm_stop_libvirtd() {
 # its disk (see scripts/vm/init). IPv6 is off in the guest, so its only
 # traffic is those frames. The disk is a raw image, so QEMU's writes to it
 # are the guest's, byte for byte; CACHE is its cache mode (default none:
-# O_DIRECT on the host; writeback goes through the host's page cache).
-vm_xml() { # NAME DUTY [FRAMES [DISK_MB [CACHE]]]
+# O_DIRECT on the host; writeback goes through the host's page cache), and
+# IO, when given, QEMU's I/O mode (threads, native or io_uring; default:
+# QEMU's, the thread pool).
+vm_xml() { # NAME DUTY [FRAMES [DISK_MB [CACHE [IO]]]]
 	cat <<XML
 <domain type='qemu'>
   <name>$1</name>
@@ -97,7 +99,7 @@ vm_xml() { # NAME DUTY [FRAMES [DISK_MB [CACHE]]]
   <on_crash>destroy</on_crash>
   <devices>
     <disk type='file' device='disk'>
-      <driver name='qemu' type='raw' cache='${5:-none}'/>
+      <driver name='qemu' type='raw' cache='${5:-none}'${6:+ io='$6'}/>
       <source file='$VM_WORK/$1.img'/>
       <target dev='vda' bus='virtio'/>
     </disk>
@@ -116,9 +118,9 @@ XML
 }
 
 # Starts a transient domain: it is gone once destroyed.
-vm_start() { # NAME DUTY [FRAMES [DISK_MB [CACHE]]]
+vm_start() { # NAME DUTY [FRAMES [DISK_MB [CACHE [IO]]]]
 	qemu-img create -q -f raw "$VM_WORK/$1.img" 64M || return 1
-	vm_xml "$1" "$2" "${3:-0}" "${4:-0}" "${5:-none}" > "$VM_WORK/$1.xml"
+	vm_xml "$1" "$2" "${3:-0}" "${4:-0}" "${5:-none}" "${6:-}" > "$VM_WORK/$1.xml"
 	virsh -q -c "$VM_URI" create "$VM_WORK/$1.xml" > /dev/null
 }
 

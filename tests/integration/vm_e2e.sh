@@ -1,7 +1,9 @@
 # Real libvirt VMs, end to end: two TCG guests with different CPU loads are
 # found through libvirt, their CPU is stored within 3 points of libvirt's own
 # cpu.time, a third VM started mid-run appears within 2 intervals, and a
-# destroyed VM stops being sampled with its intervals closed.
+# destroyed VM stops being sampled with its intervals closed. Each of QEMU's
+# three disk modes (thread pool with cache=none, cache=writeback, io_uring)
+# has a guest that writes its disk, counted exactly.
 source "$(dirname "$0")/../lib.sh"
 source "$ROOT/scripts/vm/lib.sh"
 
@@ -9,7 +11,7 @@ DB=$WORK/vigil.db
 URL=tcp://127.0.0.1:17453
 WINDOW=6
 PREFIX=vigil-test-$$-
-VM_A=${PREFIX}a VM_B=${PREFIX}b VM_C=${PREFIX}c
+VM_A=${PREFIX}a VM_B=${PREFIX}b VM_C=${PREFIX}c VM_D=${PREFIX}d
 
 vm_cleanup() {
 	vm_destroy_prefixed "$PREFIX"
@@ -36,7 +38,9 @@ MAC_A=$(virsh -c "$VM_URI" domiflist "$VM_A" | awk 'NR > 2 && $1 != "" { print $
 sysctl -qw "net.ipv6.conf.$TAP_A.disable_ipv6=1"
 check "VM $VM_B (20% CPU, writes $DISK_MB MiB through cache=writeback) starts" \
 	vm_start "$VM_B" 20 0 $DISK_MB writeback
-check "both guests boot" eval "vm_wait_booted $VM_A 60 && vm_wait_booted $VM_B 60"
+check "VM $VM_D (idle, writes $DISK_MB MiB through io='io_uring') starts" \
+	vm_start "$VM_D" 0 0 $DISK_MB none io_uring
+check "the guests boot" eval "vm_wait_booted $VM_A 60 && vm_wait_booted $VM_B 60 && vm_wait_booted $VM_D 60"
 
 start_collector "$DB" "$URL" || { check "collector starts" false; exit 0; }
 "$BIN/vigil-probe" --collector "$URL" >> "$WORK/probe.log" 2>&1 &
@@ -137,6 +141,19 @@ check "cache=writeback: equal to libvirt's block stats" \
 	[ "$(disk_total disk.write_bytes "$VM_B")" = "$(blk wr_bytes "$VM_B")" ]
 check "write latency percentiles stored" [ "$(sqlite3 "$DB" "SELECT count(*) FROM interval_rows
 	WHERE vm = '$VM_A' AND metric = 'disk.write_lat_p99_us' AND tags = 'dev=vda' AND value > 0")" -gt 0 ]
+# io='io_uring': QEMU submits the guest's writes as io_uring requests, no
+# write system calls at all; the io_uring programs count them.
+wait_for "grep -q 'vigil-guest: disk written' '$VM_WORK/$VM_D.console'" 20
+sleep 2.5
+echo "  $VM_D vda (io='io_uring'): stored $(disk_total disk.write_bytes "$VM_D") bytes written in" \
+	"$(disk_total disk.write_ops "$VM_D") requests, libvirt wr_bytes $(blk wr_bytes "$VM_D")"
+check "io_uring: the guest wrote its disk" grep -q 'vigil-guest: disk written' "$VM_WORK/$VM_D.console"
+check "io_uring: disk bytes written equal what the guest wrote" \
+	[ "$(disk_total disk.write_bytes "$VM_D")" = $((DISK_MB * 1048576)) ]
+check "io_uring: equal to libvirt's block stats" \
+	[ "$(disk_total disk.write_bytes "$VM_D")" = "$(blk wr_bytes "$VM_D")" ]
+check "io_uring: write latency percentiles stored" [ "$(sqlite3 "$DB" "SELECT count(*) FROM interval_rows
+	WHERE vm = '$VM_D' AND metric = 'disk.write_lat_p99_us' AND tags = 'dev=vda' AND value > 0")" -gt 0 ]
 
 check "TCG guests have no kvm.exits series (the family is simply absent)" [ "$(sqlite3 "$DB" \
 	"SELECT count(*) FROM interval_rows WHERE metric = 'kvm.exits'")" = 0 ]

@@ -91,6 +91,47 @@ static void test_probe_usage_errors(void **state)
 	assert_int_equal(probe_parse(ARGC(dup), dup, &a), ARGS_USAGE_ERROR);
 }
 
+/* --disk names a disk of the --pid before it. */
+static void test_probe_pid_disks(void **state)
+{
+	(void)state;
+	static struct probe_args a;
+	char *argv[] = { "vigil-probe", "--pid", "one=10", "--disk", "vda=/img/a=b.raw", "--disk", "vdb=/img/c",
+			 "--pid", "two=20", "--disk", "sda1=/dev/sdz", NULL };
+	assert_int_equal(probe_parse(ARGC(argv), argv, &a), ARGS_RUN);
+	assert_int_equal(a.pids[0].n_disks, 2);
+	assert_string_equal(a.pids[0].disks[0].dev, "vda");
+	assert_string_equal(a.pids[0].disks[0].path, "/img/a=b.raw");
+	assert_string_equal(a.pids[0].disks[1].dev, "vdb");
+	assert_int_equal(a.pids[1].n_disks, 1);
+	assert_string_equal(a.pids[1].disks[0].path, "/dev/sdz");
+
+	char *bad[][6] = {
+		{ "vigil-probe", "--disk", "vda=/x", NULL },			     /* no --pid before */
+		{ "vigil-probe", "--pid", "a=1", "--disk", "vda", NULL },	     /* no FILE */
+		{ "vigil-probe", "--pid", "a=1", "--disk", "=/x", NULL },	     /* no DEV */
+		{ "vigil-probe", "--pid", "a=1", "--disk", "vda=rel/x", NULL },     /* not absolute */
+		{ "vigil-probe", "--pid", "a=1", "--disk", "v/a=/x", NULL },	     /* DEV not a name */
+		{ "vigil-probe", "--pid", "a=1", "--disk", "waytoolongdevname=/x", NULL },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int argc = 0;
+		while (bad[i][argc])
+			argc++;
+		if (probe_parse(argc, bad[i], &a) != ARGS_USAGE_ERROR)
+			fail_msg("accepted: --disk %s", bad[i][argc - 1]);
+	}
+	char *dup[] = { "vigil-probe", "--pid", "a=1", "--disk", "vda=/x", "--disk", "vda=/y", NULL };
+	assert_int_equal(probe_parse(ARGC(dup), dup, &a), ARGS_USAGE_ERROR);
+	char *many[] = { "vigil-probe", "--pid", "a=1", "--disk", "d1=/x", "--disk", "d2=/x", "--disk", "d3=/x",
+			 "--disk", "d4=/x", "--disk", "d5=/x", "--disk", "d6=/x", "--disk", "d7=/x", "--disk", "d8=/x",
+			 "--disk", "d9=/x", NULL };
+	assert_int_equal(probe_parse(ARGC(many), many, &a), ARGS_USAGE_ERROR);
+	many[ARGC(many) - 2] = NULL;
+	assert_int_equal(probe_parse(ARGC(many) - 2, many, &a), ARGS_RUN);
+	assert_int_equal(a.pids[0].n_disks, 8);
+}
+
 static void test_probe_help_exits_zero(void **state)
 {
 	(void)state;
@@ -210,6 +251,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_probe_defaults),	      cmocka_unit_test(test_probe_full_command_line),
 		cmocka_unit_test(test_probe_usage_errors),    cmocka_unit_test(test_probe_help_exits_zero),
+		cmocka_unit_test(test_probe_pid_disks),
 		cmocka_unit_test(test_collector_args),	      cmocka_unit_test(test_collector_config),
 		cmocka_unit_test(test_vigilctl_args),
 	};
