@@ -183,9 +183,9 @@ bench-uring: deps
 	@$(MAKE) --no-print-directory $(BUILD)/bench/uring_cost
 	@$(BUILD)/bench/uring_cost
 
-$(BUILD)/bench/uring_cost: bench/uring_cost.c $(BUILD)/bpf/disk_io.skel.h $(BUILD)/bench/empty_uring.skel.h
+$(BUILD)/bench/uring_cost: bench/uring_cost.c $(BUILD)/rel/userspace/pid_bitmap.o $(BUILD)/bpf/disk_io.skel.h $(BUILD)/bench/empty_uring.skel.h
 	@echo '  LD      $@'
-	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -Wno-missing-prototypes -o $@ $< $(LDLIBS) \
+	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -Wno-missing-prototypes -o $@ $(filter %.c %.o,$^) $(LDLIBS) \
 		$(shell pkg-config --libs liburing 2>/dev/null || echo -luring)
 
 $(BUILD)/bench/%.bpf.o: bench/%.bpf.c vmlinux/vmlinux.h
@@ -197,7 +197,7 @@ $(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
 	@echo '  SKEL    $@'
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
 
-$(BUILD)/bench/sched_cost: bench/sched_cost.c $(BUILD)/rel/userspace/tid_bitmap.o $(BUILD)/bpf/cpu_sched.skel.h \
+$(BUILD)/bench/sched_cost: bench/sched_cost.c $(BUILD)/rel/userspace/pid_bitmap.o $(BUILD)/bpf/cpu_sched.skel.h \
 			   $(BUILD)/bpf/disk_io.skel.h $(BUILD)/bench/empty_sched.skel.h
 	@echo '  LD      $@'
 	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -Wno-missing-prototypes -o $@ $(filter %.c %.o,$^) $(LDLIBS)

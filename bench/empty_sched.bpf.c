@@ -25,3 +25,9 @@ int BPF_PROG(empty_sched_wakeup, struct task_struct *p)
 {
 	return 0;
 }
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(empty_sys_exit, struct pt_regs *regs, long ret)
+{
+	return 0;
+}

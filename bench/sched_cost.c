@@ -25,7 +25,7 @@
 #include "cpu_sched.skel.h"
 #include "disk_io.skel.h"
 #include "empty_sched.skel.h"
-#include "tid_bitmap.h"
+#include "pid_bitmap.h"
 
 struct pingpong {
 	int to_b[2], to_a[2];
@@ -65,7 +65,7 @@ static double ns_per_run(struct prog_stats a, struct prog_stats b)
 	return b.run_cnt > a.run_cnt ? (double)(b.run_time_ns - a.run_time_ns) / (double)(b.run_cnt - a.run_cnt) : -1;
 }
 
-static struct tid_bitmap watched_bits;
+static struct pid_bitmap watched_bits;
 
 /* What the probe does for a vCPU thread: its bit, then its entry. */
 static void watch(struct cpu_sched *skel, pid_t tid, __u32 slot, __s32 vcpu)
@@ -73,7 +73,7 @@ static void watch(struct cpu_sched *skel, pid_t tid, __u32 slot, __s32 vcpu)
 	struct vigil_thread t = { .vm_slot = slot, .vcpu = vcpu };
 	__u32 key = (__u32)tid;
 
-	tid_bitmap_set(&watched_bits, tid);
+	pid_bitmap_set(&watched_bits, tid);
 	bpf_map_update_elem(bpf_map__fd(skel->maps.threads), &key, &t, BPF_ANY);
 }
 
@@ -82,8 +82,8 @@ static struct cpu_sched *load_cpu_sched(void)
 {
 	struct cpu_sched *skel = cpu_sched__open();
 
-	if (skel && (tid_bitmap_size(skel->maps.watched_tids) || cpu_sched__load(skel) ||
-		     tid_bitmap_map(&watched_bits, skel->maps.watched_tids))) {
+	if (skel && (pid_bitmap_size(skel->maps.watched_tids) || cpu_sched__load(skel) ||
+		     pid_bitmap_map(&watched_bits, skel->maps.watched_tids))) {
 		cpu_sched__destroy(skel);
 		return NULL;
 	}
@@ -93,14 +93,21 @@ static struct cpu_sched *load_cpu_sched(void)
 /* One ping-pong run; if watched, both threads are registered first. The
  * pipe reads and writes also pass the disk program's sys_enter, as calls
  * of a process that has no watched disk. */
+/* Vigil's program and the empty one on the same hook, pair by pair. */
+#define NPROGS 8
+static const char *const prog_names[NPROGS / 2] = { "sched_switch", "sched_wakeup", "disk sys_enter",
+						    "disk sys_exit" };
+
 static int run(struct cpu_sched *vigil, struct disk_io *disk, struct empty_sched *empty, long trips, int watched,
 	       const char *label)
 {
 	struct pingpong pp = { .trips = trips };
-	int fds[6] = { bpf_program__fd(vigil->progs.vigil_sched_switch), bpf_program__fd(empty->progs.empty_sched_switch),
-		       bpf_program__fd(vigil->progs.vigil_sched_wakeup), bpf_program__fd(empty->progs.empty_sched_wakeup),
-		       bpf_program__fd(disk->progs.vigil_disk_enter), bpf_program__fd(empty->progs.empty_sys_enter) };
-	struct prog_stats before[6], after[6];
+	int fds[NPROGS] = { bpf_program__fd(vigil->progs.vigil_sched_switch), bpf_program__fd(empty->progs.empty_sched_switch),
+			    bpf_program__fd(vigil->progs.vigil_sched_wakeup), bpf_program__fd(empty->progs.empty_sched_wakeup),
+			    bpf_program__fd(disk->progs.vigil_disk_enter),    bpf_program__fd(empty->progs.empty_sys_enter),
+			    bpf_program__fd(disk->progs.vigil_disk_exit),     bpf_program__fd(empty->progs.empty_sys_exit) };
+	struct prog_stats before[NPROGS], after[NPROGS];
+	double ns[NPROGS];
 	pthread_t b;
 	char c = 'x';
 
@@ -112,12 +119,12 @@ static int run(struct cpu_sched *vigil, struct disk_io *disk, struct empty_sched
 		watch(vigil, (pid_t)syscall(SYS_gettid), 1, 0);
 		watch(vigil, pp.tid_b, 1, 1);
 	}
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < NPROGS; i++)
 		before[i] = stats_of(fds[i]);
 	for (long i = 0; i < trips; i++)
 		if (write(pp.to_b[1], &c, 1) != 1 || read(pp.to_a[0], &c, 1) != 1)
 			break;
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < NPROGS; i++)
 		after[i] = stats_of(fds[i]);
 	pthread_join(b, NULL);
 	for (int i = 0; i < 2; i++) {
@@ -125,14 +132,12 @@ static int run(struct cpu_sched *vigil, struct disk_io *disk, struct empty_sched
 		close(pp.to_a[i]);
 	}
 
-	double sw = ns_per_run(before[0], after[0]), sw0 = ns_per_run(before[1], after[1]);
-	double wk = ns_per_run(before[2], after[2]), wk0 = ns_per_run(before[3], after[3]);
-	double se = ns_per_run(before[4], after[4]), se0 = ns_per_run(before[5], after[5]);
-	printf("%-19s sched_switch %6.1f ns/run (empty %5.1f, ratio %.2f, %llu runs)  "
-	       "sched_wakeup %6.1f ns (empty %5.1f, ratio %.2f)  "
-	       "disk sys_enter %6.1f ns (empty %5.1f, ratio %.2f)\n",
-	       label, sw, sw0, sw / sw0, (unsigned long long)(after[0].run_cnt - before[0].run_cnt), wk, wk0, wk / wk0,
-	       se, se0, se / se0);
+	for (int i = 0; i < NPROGS; i++)
+		ns[i] = ns_per_run(before[i], after[i]);
+	printf("%s (%llu switches)\n", label, (unsigned long long)(after[0].run_cnt - before[0].run_cnt));
+	for (int i = 0; i < NPROGS; i += 2)
+		printf("  %-15s %6.1f ns/run  (empty %5.1f, ratio %.2f)\n", prog_names[i / 2], ns[i], ns[i + 1],
+		       ns[i] / ns[i + 1]);
 	return 0;
 }
 
@@ -164,7 +169,7 @@ int main(int argc, char **argv)
 	rc = run(vigil, disk, empty, trips, 0, "threads unwatched:") || run(vigil, disk, empty, trips, 1, "threads watched:");
 	close(stats_fd);
 out:
-	tid_bitmap_unmap(&watched_bits);
+	pid_bitmap_unmap(&watched_bits);
 	cpu_sched__destroy(vigil);
 	disk_io__destroy(disk);
 	empty_sched__destroy(empty);

@@ -24,6 +24,7 @@
 
 #include "disk_io.h"
 #include "disk_io.skel.h"
+#include "pid_bitmap.h"
 #include "empty_uring.skel.h"
 
 #define BATCH 32
@@ -67,14 +68,17 @@ static int write_requests(struct io_uring *ring, int fd, long requests, char *bu
 	return 0;
 }
 
+static struct pid_bitmap disk_tgids;
+
+/* What the probe does for a VM's disk: the descriptor's entry, and the
+ * process's bit. */
 static void watch_fd(struct disk_io *disk, int fd)
 {
 	struct vigil_disk_fd key = { .tgid = (__u32)getpid(), .fd = fd };
 	struct vigil_disk_key value = { .vm_slot = 1, .disk = 0 };
-	__u32 tgid = key.tgid, one = 1;
 
 	bpf_map_update_elem(bpf_map__fd(disk->maps.disk_fds), &key, &value, BPF_ANY);
-	bpf_map_update_elem(bpf_map__fd(disk->maps.disk_procs), &tgid, &one, BPF_ANY);
+	pid_bitmap_set(&disk_tgids, getpid());
 }
 
 static int run(struct disk_io *disk, struct empty_uring *empty, struct io_uring *ring, int fd, long requests,
@@ -120,6 +124,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	disk = disk_io__open_and_load();
+	if (disk && pid_bitmap_map(&disk_tgids, disk->maps.disk_tgids)) {
+		disk_io__destroy(disk);
+		disk = NULL;
+	}
 	empty = empty_uring__open_and_load();
 	if (!disk || !empty || disk_io__attach(disk) || empty_uring__attach(empty)) {
 		fprintf(stderr, "uring_cost: loading or attaching the programs failed (root? BTF? io_uring tracepoints?)\n");
@@ -139,6 +147,7 @@ int main(int argc, char **argv)
 	}
 	close(stats_fd);
 out:
+	pid_bitmap_unmap(&disk_tgids);
 	disk_io__destroy(disk);
 	empty_uring__destroy(empty);
 	io_uring_queue_exit(&ring);

@@ -13,6 +13,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "cpu_sched.h"
+#include "pid_bits.h"
 
 /* From include/linux/sched.h: macros are not part of the kernel's BTF. */
 #define TASK_RUNNING 0x0000
@@ -27,13 +28,8 @@ struct {
 	__type(value, struct vigil_thread);
 } threads SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, VIGIL_TID_WORDS_DEFAULT); /* resized by the loader */
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, __u64);
-} watched_tids SEC(".maps");
+/* Every thread in the threads map has its bit here (pid_bits.h). */
+VIGIL_PID_BITMAP(watched_tids);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -85,40 +81,13 @@ static __always_inline __u64 task_pcount(const struct task_struct *task)
 	return 0;
 }
 
-/* The word of watched_tids holding tid's bit, or NULL beyond its end. */
-static __always_inline __u64 *tid_word(__u32 tid)
-{
-	__u32 word = tid / VIGIL_TID_BITS_PER_WORD;
-
-	return bpf_map_lookup_elem(&watched_tids, &word);
-}
-
-static __always_inline __u64 tid_bit(__u32 tid)
-{
-	return 1ULL << (tid % VIGIL_TID_BITS_PER_WORD);
-}
-
 /* The thread's entry, if it is watched. Unwatched threads stop at the bit
  * test; a set bit whose entry is gone costs the lookup and nothing else. */
 static __always_inline struct vigil_thread *watched_thread(__u32 tid)
 {
-	__u64 *word = tid_word(tid);
-
-	if (word && !(*word & tid_bit(tid)))
+	if (!pid_maybe_in(&watched_tids, tid))
 		return NULL;
 	return bpf_map_lookup_elem(&threads, &tid);
-}
-
-static __always_inline void tid_mark(__u32 tid, bool watched)
-{
-	__u64 *word = tid_word(tid);
-
-	if (!word)
-		return;
-	if (watched)
-		__sync_fetch_and_or(word, tid_bit(tid));
-	else
-		__sync_fetch_and_and(word, ~tid_bit(tid));
 }
 
 /* This CPU's counters of the thread's bucket, created on first use. */
@@ -205,7 +174,7 @@ static __always_inline void switch_out(struct task_struct *prev, bool preempt)
 	state = task_state(prev);
 	if (state & TASK_DEAD) {
 		bpf_map_delete_elem(&threads, &tid);
-		tid_mark(tid, false);
+		pid_mark(&watched_tids, tid, false);
 		return;
 	}
 	/* Preempted, or yielded while runnable: it waits on a run queue. */
@@ -261,6 +230,6 @@ int BPF_PROG(vigil_sched_wakeup_new, struct task_struct *p)
 	fresh.vm_slot = *slot;
 	mark_queued(&fresh, p);
 	if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_NOEXIST) == 0)
-		tid_mark(tid, true);
+		pid_mark(&watched_tids, tid, true);
 	return 0;
 }

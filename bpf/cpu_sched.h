@@ -18,15 +18,8 @@
 #define VIGIL_MAX_BUCKETS   16384
 #define VIGIL_VCPU_NONE     (-1) /* emulator, I/O and other non-vCPU threads */
 
-/* watched_tids: one bit per thread id, set for every thread in the threads
- * map. Most context switches are of threads that are not watched; a bit test
- * in an array (inlined by the verifier) rules them out far more cheaply
- * than a hash lookup. The loader sizes it to kernel.pid_max; PID_MAX_LIMIT
- * (4M ids, 512 KiB) is the largest it can be. A thread id beyond its end
- * falls back to the hash. Both sides change bits with atomic and/or, the
- * loader through a shared mapping (BPF_F_MMAPABLE). */
-#define VIGIL_TID_BITS_PER_WORD 64
-#define VIGIL_TID_WORDS_DEFAULT (4194304 / VIGIL_TID_BITS_PER_WORD)
+/* watched_tids (bpf/pid_bits.h) has the bit of every thread in the
+ * threads map: the programs test it before looking a thread up. */
 
 /* threads map value, keyed by thread id (kernel pid). */
 struct vigil_thread {

@@ -11,6 +11,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "disk_io.h"
+#include "pid_bits.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -38,12 +39,9 @@ char LICENSE[] SEC("license") = "GPL";
  * same bit positions (UAPI). */
 #define URING_FIXED_FILE (1ULL << IOSQE_FIXED_FILE_BIT)
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, VIGIL_DISK_MAX_PROCS);
-	__type(key, __u32);
-	__type(value, __u32);
-} disk_procs SEC(".maps");
+/* The processes that have a watched disk (pid_bits.h): a read or write of
+ * any other process stops at this bit test. */
+VIGIL_PID_BITMAP(disk_tgids);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -83,7 +81,7 @@ static __always_inline struct vigil_disk_key *watched_disk(__u32 tgid, __s32 fd)
 {
 	struct vigil_disk_fd key = { .tgid = tgid, .fd = fd };
 
-	if (!bpf_map_lookup_elem(&disk_procs, &tgid))
+	if (!pid_maybe_in(&disk_tgids, tgid))
 		return NULL;
 	return bpf_map_lookup_elem(&disk_fds, &key);
 }
@@ -168,12 +166,23 @@ int BPF_PROG(vigil_disk_enter, struct pt_regs *regs, long id)
 	return 0;
 }
 
+/* Every system call of the host passes here: only a read or write of a
+ * process with a watched disk can have a call in flight. orig_ax keeps the
+ * call's number (x86-64, like the NR_ values). */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(vigil_disk_exit, struct pt_regs *regs, long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct vigil_disk_call *call = bpf_map_lookup_elem(&inflight, &tid);
+	__u64 pid_tgid;
+	__u32 tid;
+	struct vigil_disk_call *call;
 
+	if (syscall_direction(regs->orig_ax) < 0)
+		return 0;
+	pid_tgid = bpf_get_current_pid_tgid();
+	if (!pid_maybe_in(&disk_tgids, pid_tgid >> 32))
+		return 0;
+	tid = (__u32)pid_tgid;
+	call = bpf_map_lookup_elem(&inflight, &tid);
 	if (!call)
 		return 0;
 	account(call, ret);

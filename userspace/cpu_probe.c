@@ -16,14 +16,14 @@
 #include "cpu_sched.h"
 #include "cpu_sched.skel.h"
 #include "map_util.h"
-#include "tid_bitmap.h"
+#include "pid_bitmap.h"
 
 struct cpu_probe {
 	struct cpu_sched *skel;
 	int threads_fd;
 	int processes_fd;
 	int totals_fd;
-	struct tid_bitmap watched; /* the kernel's first test: is a tid watched */
+	struct pid_bitmap watched; /* the kernel's first test: is a tid watched */
 	int ncpus;
 	/* The previous snapshot, sorted by bucket: readings never go below. */
 	struct cpu_bucket_reading *last;
@@ -52,7 +52,7 @@ int cpu_probe_open(struct cpu_probe **out, char *err, size_t errlen)
 		goto fail;
 	}
 	step = "sizing the thread bitmap";
-	rc = tid_bitmap_size(p->skel->maps.watched_tids);
+	rc = pid_bitmap_size(p->skel->maps.watched_tids);
 	if (rc)
 		goto fail;
 	step = "loading BPF programs";
@@ -62,7 +62,7 @@ int cpu_probe_open(struct cpu_probe **out, char *err, size_t errlen)
 		goto fail;
 	step = "mapping the thread bitmap";
 	hint = "";
-	rc = tid_bitmap_map(&p->watched, p->skel->maps.watched_tids);
+	rc = pid_bitmap_map(&p->watched, p->skel->maps.watched_tids);
 	if (rc)
 		goto fail;
 	step = "attaching BPF programs";
@@ -91,7 +91,7 @@ void cpu_probe_close(struct cpu_probe *p)
 {
 	if (!p)
 		return;
-	tid_bitmap_unmap(&p->watched);
+	pid_bitmap_unmap(&p->watched);
 	cpu_sched__destroy(p->skel);
 	free(p->last);
 	free(p);
@@ -237,14 +237,14 @@ static int insert_thread(struct cpu_probe *p, pid_t tid, uint32_t vm_slot, int32
 	}
 	/* The bit first: a bit without an entry only costs a lookup, while an
 	 * entry without its bit would not be counted. */
-	tid_bitmap_set(&p->watched, tid);
+	pid_bitmap_set(&p->watched, tid);
 	if (bpf_map_update_elem(p->threads_fd, &key, &fresh, BPF_NOEXIST))
 		return -errno;
 	/* The kernel drops an entry at its thread's last context switch; a
 	 * thread that exited in between has had that switch already. */
 	if (!thread_alive(thread_state(tid))) {
 		bpf_map_delete_elem(p->threads_fd, &key);
-		tid_bitmap_clear(&p->watched, tid);
+		pid_bitmap_clear(&p->watched, tid);
 		return -ESRCH;
 	}
 	return 0;
@@ -264,7 +264,7 @@ int cpu_probe_watch_thread(struct cpu_probe *p, pid_t tid, uint32_t vm_slot, int
 	if (rc == -EEXIST)
 		rc = reassign_thread(p, (__u32)tid, vm_slot, vcpu);
 	if (rc == 0)
-		tid_bitmap_set(&p->watched, tid);
+		pid_bitmap_set(&p->watched, tid);
 	return rc == -ENOENT ? -ESRCH : rc;
 }
 
@@ -279,7 +279,7 @@ static int forget_threads(struct cpu_probe *p, uint32_t vm_slot)
 	for (int i = 0; i < n && !rc; i++)
 		if (bpf_map_lookup_elem(p->threads_fd, &tids[i], &t) == 0 && t.vm_slot == vm_slot) {
 			rc = map_delete_key(p->threads_fd, &tids[i]);
-			tid_bitmap_clear(&p->watched, (pid_t)tids[i]);
+			pid_bitmap_clear(&p->watched, (pid_t)tids[i]);
 		}
 	free(keys);
 	return rc;
@@ -481,7 +481,7 @@ static bool thread_gone(__u32 tid)
 static void drop_gone_thread(struct cpu_probe *p, __u32 tid)
 {
 	bpf_map_delete_elem(p->threads_fd, &tid);
-	tid_bitmap_clear(&p->watched, (pid_t)tid);
+	pid_bitmap_clear(&p->watched, (pid_t)tid);
 }
 
 static int list_threads(struct cpu_probe *p, struct readings *r, struct listed_thread **out)

@@ -16,12 +16,14 @@
 #include "disk_io.skel.h"
 #include "log.h"
 #include "map_util.h"
+#include "pid_bitmap.h"
 
 _Static_assert(DISK_LAT_SLOTS == VIGIL_DISK_LAT_SLOTS, "latency histogram sizes differ");
 
 struct disk_probe {
 	struct disk_io *skel;
-	int procs_fd, fds_fd, totals_fd;
+	int fds_fd, totals_fd;
+	struct pid_bitmap tgids; /* processes with a watched disk */
 	int ncpus;
 	struct vigil_disk_counters *percpu;
 };
@@ -52,7 +54,11 @@ static int load_programs(struct disk_probe *p, bool with_uring)
 	bpf_program__set_autoload(p->skel->progs.vigil_disk_uring_submit, with_uring);
 	bpf_program__set_autoload(p->skel->progs.vigil_disk_uring_complete, with_uring);
 	bpf_map__set_autocreate(p->skel->maps.uring_inflight, with_uring);
-	rc = disk_io__load(p->skel);
+	rc = pid_bitmap_size(p->skel->maps.disk_tgids);
+	if (!rc)
+		rc = disk_io__load(p->skel);
+	if (!rc)
+		rc = pid_bitmap_map(&p->tgids, p->skel->maps.disk_tgids);
 	if (rc) {
 		disk_io__destroy(p->skel);
 		p->skel = NULL;
@@ -108,7 +114,6 @@ int disk_probe_open(struct disk_probe **out, char *err, size_t errlen)
 	p->percpu = calloc((size_t)p->ncpus, sizeof(*p->percpu));
 	if (!p->percpu)
 		goto fail;
-	p->procs_fd = bpf_map__fd(p->skel->maps.disk_procs);
 	p->fds_fd = bpf_map__fd(p->skel->maps.disk_fds);
 	p->totals_fd = bpf_map__fd(p->skel->maps.disk_totals);
 	*out = p;
@@ -123,6 +128,7 @@ void disk_probe_close(struct disk_probe *p)
 {
 	if (!p)
 		return;
+	pid_bitmap_unmap(&p->tgids);
 	disk_io__destroy(p->skel);
 	free(p->percpu);
 	free(p);
@@ -132,11 +138,10 @@ int disk_probe_watch_fd(struct disk_probe *p, pid_t tgid, int fd, uint32_t vm_sl
 {
 	struct vigil_disk_fd key = { .tgid = (__u32)tgid, .fd = fd };
 	struct vigil_disk_key value = { .vm_slot = vm_slot, .disk = disk };
-	__u32 proc = (__u32)tgid, one = 1;
 
-	if (bpf_map_update_elem(p->fds_fd, &key, &value, BPF_ANY) ||
-	    bpf_map_update_elem(p->procs_fd, &proc, &one, BPF_ANY))
+	if (bpf_map_update_elem(p->fds_fd, &key, &value, BPF_ANY))
 		return -errno;
+	pid_bitmap_set(&p->tgids, tgid);
 	return 0;
 }
 
@@ -149,9 +154,10 @@ int disk_probe_unwatch_fd(struct disk_probe *p, pid_t tgid, int fd)
 
 int disk_probe_forget(struct disk_probe *p, pid_t tgid, uint32_t vm_slot)
 {
-	__u32 proc = (__u32)tgid;
 	void *keys = NULL;
-	int n, rc = map_delete_key(p->procs_fd, &proc);
+	int n, rc = 0;
+
+	pid_bitmap_clear(&p->tgids, tgid);
 
 	n = map_keys_list(p->fds_fd, sizeof(struct vigil_disk_fd), VIGIL_DISK_MAX_FDS, &keys);
 	for (int i = 0; i < n && !rc; i++) {

@@ -1,4 +1,4 @@
-#include "tid_bitmap.h"
+#include "pid_bitmap.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 #include <linux/types.h>
 #include <bpf/libbpf.h>
 
-#include "cpu_sched.h"
+#include "pid_bits.h"
 
 /* kernel.pid_max, or the largest value it can take when unreadable. */
 static unsigned long pid_max(void)
@@ -21,19 +21,19 @@ static unsigned long pid_max(void)
 			v = 0;
 		fclose(f);
 	}
-	if (v == 0 || v > (unsigned long)VIGIL_TID_WORDS_DEFAULT * VIGIL_TID_BITS_PER_WORD)
-		v = (unsigned long)VIGIL_TID_WORDS_DEFAULT * VIGIL_TID_BITS_PER_WORD;
+	if (v == 0 || v > (unsigned long)VIGIL_PID_WORDS_MAX * VIGIL_PID_BITS_PER_WORD)
+		v = (unsigned long)VIGIL_PID_WORDS_MAX * VIGIL_PID_BITS_PER_WORD;
 	return v;
 }
 
-int tid_bitmap_size(struct bpf_map *map)
+int pid_bitmap_size(struct bpf_map *map)
 {
-	unsigned long words = (pid_max() + VIGIL_TID_BITS_PER_WORD - 1) / VIGIL_TID_BITS_PER_WORD;
+	unsigned long words = (pid_max() + VIGIL_PID_BITS_PER_WORD - 1) / VIGIL_PID_BITS_PER_WORD;
 
 	return bpf_map__set_max_entries(map, (__u32)words);
 }
 
-int tid_bitmap_map(struct tid_bitmap *b, struct bpf_map *map)
+int pid_bitmap_map(struct pid_bitmap *b, struct bpf_map *map)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 
@@ -47,34 +47,34 @@ int tid_bitmap_map(struct tid_bitmap *b, struct bpf_map *map)
 	return 0;
 }
 
-void tid_bitmap_unmap(struct tid_bitmap *b)
+void pid_bitmap_unmap(struct pid_bitmap *b)
 {
 	if (b->words)
 		munmap(b->words, b->mapped_len);
 	b->words = NULL;
 }
 
-static uint64_t *word_of(struct tid_bitmap *b, pid_t tid, uint64_t *bit)
+static uint64_t *word_of(struct pid_bitmap *b, pid_t id, uint64_t *bit)
 {
-	size_t w = (size_t)tid / VIGIL_TID_BITS_PER_WORD;
+	size_t w = (size_t)id / VIGIL_PID_BITS_PER_WORD;
 
-	if (!b->words || tid < 0 || w >= b->nwords)
+	if (!b->words || id < 0 || w >= b->nwords)
 		return NULL;
-	*bit = 1ULL << ((size_t)tid % VIGIL_TID_BITS_PER_WORD);
+	*bit = 1ULL << ((size_t)id % VIGIL_PID_BITS_PER_WORD);
 	return &b->words[w];
 }
 
-void tid_bitmap_set(struct tid_bitmap *b, pid_t tid)
+void pid_bitmap_set(struct pid_bitmap *b, pid_t id)
 {
-	uint64_t bit, *w = word_of(b, tid, &bit);
+	uint64_t bit, *w = word_of(b, id, &bit);
 
 	if (w)
 		__atomic_fetch_or(w, bit, __ATOMIC_SEQ_CST);
 }
 
-void tid_bitmap_clear(struct tid_bitmap *b, pid_t tid)
+void pid_bitmap_clear(struct pid_bitmap *b, pid_t id)
 {
-	uint64_t bit, *w = word_of(b, tid, &bit);
+	uint64_t bit, *w = word_of(b, id, &bit);
 
 	if (w)
 		__atomic_fetch_and(w, ~bit, __ATOMIC_SEQ_CST);
