@@ -529,6 +529,69 @@ int pid_target_init(struct vm_target *t, const char *host, const char *name, pid
 	return 0;
 }
 
+int pid_file_read(const char *path, pid_t *pid)
+{
+	char content[32];
+	ssize_t n = read_small_file(path, content, sizeof(content));
+
+	*pid = 0;
+	if (n < 0)
+		return (int)n;
+	if (!parse_pid(content, pid))
+		return -EINVAL;
+	return process_exists(*pid) ? 0 : -ESRCH;
+}
+
+/* Listed without a process until its pid file names a running one. */
+static void pid_target_lose(struct vm_target *t)
+{
+	t->pid = 0;
+	t->cgroup[0] = '\0';
+	snprintf(t->state, sizeof(t->state), "no-process");
+}
+
+int pid_target_follow(struct vm_target *t, const char *host, const char *pid_file)
+{
+	char name[VM_NAME_MAX];
+	pid_t now;
+	int rc = pid_file_read(pid_file, &now);
+
+	if (rc < 0)
+		now = 0;
+	if (now == t->pid)
+		return 0;
+	/* pid_target_init() clears the target, name included. */
+	memcpy(name, t->name, sizeof(name));
+	if (now > 0 && pid_target_init(t, host, name, now) == 0) {
+		log_info("--pid %s=%s: now process %d", t->name, pid_file, now);
+		return 1;
+	}
+	if (t->pid > 0)
+		log_info("--pid %s=%s: no running process (%s)", name, pid_file,
+			 rc == -EINVAL ? "no pid in the file" : strerror(rc < 0 ? -rc : ESRCH));
+	/* A failed pid_target_init() cleared it: put the identity back. */
+	memcpy(t->name, name, sizeof(t->name));
+	pid_target_uuid(host, name, t->uuid);
+	t->source = VM_SOURCE_PID;
+	pid_target_lose(t);
+	return 1;
+}
+
+int pid_target_init_file(struct vm_target *t, const char *host, const char *name, const char *pid_file)
+{
+	memset(t, 0, sizeof(*t));
+	if (!name || name[0] == '\0' || !pid_file || pid_file[0] != '/')
+		return -EINVAL;
+	if (strlen(name) >= sizeof(t->name))
+		return -ENAMETOOLONG;
+	memcpy(t->name, name, strlen(name) + 1);
+	pid_target_uuid(host, name, t->uuid);
+	t->source = VM_SOURCE_PID;
+	pid_target_lose(t);
+	pid_target_follow(t, host, pid_file);
+	return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* libvirt                                                                  */
 /* ------------------------------------------------------------------------ */

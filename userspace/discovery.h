@@ -125,6 +125,26 @@ void pid_target_uuid(const char *host, const char *name, char out[VM_UUID_LEN + 
  * name or a pid <= 0. */
 int pid_target_init(struct vm_target *t, const char *host, const char *name, pid_t pid);
 
+/* The process a pid file names (one decimal pid, optionally followed by a
+ * newline). Returns 0 with *pid set, a negative errno if the file cannot be
+ * read, -EINVAL if it holds no pid, or -ESRCH if that process is not
+ * running (*pid is still set then). */
+int pid_file_read(const char *path, pid_t *pid);
+
+/* Builds a --pid NAME=FILE target, following the process the pid file
+ * names; while there is none (no file yet, a stale pid) the target is
+ * listed as "no-process". Returns 0, or -EINVAL / -ENAMETOOLONG for an
+ * unusable name or a path that is not absolute. */
+int pid_target_init_file(struct vm_target *t, const char *host, const char *name, const char *pid_file);
+
+/* Re-reads the pid file of such a target and follows it: another running
+ * process there becomes the target's process (the sampler counts it afresh
+ * and flags counters_reset: the same VM restarted), none leaves it
+ * "no-process". Returns 1 when the target's process changed, else 0. The
+ * file is trusted to name the VM's process: a stale file whose pid was
+ * reused is not detected. */
+int pid_target_follow(struct vm_target *t, const char *host, const char *pid_file);
+
 /* One synchronous libvirt listing of the running domains, over a read-only
  * connection to uri. Each domain's QEMU pid is found through libvirt's pid
  * file or by its "-uuid" argument; a domain without a process (as in the
