@@ -80,12 +80,26 @@ struct thread_info {
 	char comm[16];
 };
 
-/* "CPU 3/KVM" -> 3, "CPU 0/TCG" -> 0, anything else -> -1. */
+/* Where this host mounts procfs and its cgroup file systems. The functions
+ * without "_at" use host_paths_default; tests point the "_at" ones at
+ * fixture trees. */
+struct host_paths {
+	const char *proc;   /* "/proc" */
+	const char *cgroup; /* "/sys/fs/cgroup": the v2 tree on a pure v2 host, else
+			       the v1 controllers with the v2 tree in unified/ */
+};
+extern const struct host_paths host_paths_default;
+
+/* "CPU 3/KVM" -> 3, "CPU 0/TCG" -> 0 (also HVF, WHPX, NVMM), anything else
+ * -> -1. Single-threaded TCG ("ALL CPUs/TCG", QEMU's round-robin mode, e.g.
+ * -accel tcg,thread=single or icount) runs all vCPUs on one thread, which
+ * counts as vCPU 0. */
 int vcpu_index_from_comm(const char *comm);
 
 /* Lists the threads of process pid from /proc. *out is malloc'd. Returns the
  * count, or a negative errno (-ENOENT when the process is gone). */
 int proc_list_threads(pid_t pid, struct thread_info **out);
+int proc_list_threads_at(const struct host_paths *hp, pid_t pid, struct thread_info **out);
 
 /* Writes the process's cgroup path from /proc/PID/cgroup into buf: on a pure
  * cgroup v2 host the unified ("0::") path; on a hybrid or v1 host the path of
@@ -93,6 +107,7 @@ int proc_list_threads(pid_t pid, struct thread_info **out);
  * the unified path. Returns 0 or a negative errno (-ENOENT: process gone,
  * -ENODATA: no usable line, -ENAMETOOLONG: buf too small). */
 int proc_cgroup_path(pid_t pid, char *buf, size_t len);
+int proc_cgroup_path_at(const struct host_paths *hp, pid_t pid, char *buf, size_t len);
 
 /* Writes into file the cgroup file holding the memory usage of process pid's
  * cgroup (memory.current on v2, memory.usage_in_bytes on v1), for a libvirt
@@ -100,6 +115,7 @@ int proc_cgroup_path(pid_t pid, char *buf, size_t len);
  * -ENODATA when the process sits in the root cgroup or has no memory
  * controller, -ENOENT when the file is not there, or another negative errno. */
 int proc_memory_cgroup_file(pid_t pid, bool libvirt_domain, char *file, size_t len);
+int proc_memory_cgroup_file_at(const struct host_paths *hp, pid_t pid, bool libvirt_domain, char *file, size_t len);
 
 /* The interfaces of a domain XML that have a host-side device (<target
  * dev='...'>), in document order, at most max. Returns the count, or -1 if

@@ -92,6 +92,8 @@ static void test_vcpu_index_valid(void **state)
 	assert_int_equal(vcpu_index_from_comm("CPU 255/KVM"), 255);
 	assert_int_equal(vcpu_index_from_comm("CPU 7/HVF"), 7);
 	assert_int_equal(vcpu_index_from_comm("CPU 1/WHPX"), 1);
+	/* Round-robin TCG: one thread runs every vCPU. */
+	assert_int_equal(vcpu_index_from_comm("ALL CPUs/TCG"), 0);
 }
 
 static void test_vcpu_index_invalid(void **state)
@@ -102,6 +104,7 @@ static void test_vcpu_index_invalid(void **state)
 		"CPU  1/KVM", "CPU /KVM", "CPU 3/", "CPU 3", "CPU 3/KVMX", "CPU 3/kvm",
 		"cpu 3/KVM", "CPU 3 /KVM", "CPU 3/KVM ", "", "CPU 99999999999999999999/KVM",
 		"CPU 4294967296/KVM", "qemu-system-x86", "IO mon_iothread",
+		"ALL CPUs/KVM", "ALL CPUs/TCG ", "all CPUs/TCG",
 	};
 	for (size_t i = 0; i < sizeof(rejected) / sizeof(rejected[0]); i++) {
 		if (vcpu_index_from_comm(rejected[i]) != -1)
