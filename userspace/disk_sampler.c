@@ -140,13 +140,12 @@ static int emit_direction(struct disk_state *d, const struct disk_reading *r, in
 	};
 	const struct batch_tag tag = { "dev", d->disk.dev };
 	uint64_t hist[DISK_LAT_SLOTS];
+	uint64_t bytes = grown(&d->last.bytes[dir], r->bytes[dir], vm, names[dir][0], d->disk.dev);
 	uint64_t ops = grown(&d->last.ops[dir], r->ops[dir], vm, names[dir][1], d->disk.dev);
 
 	for (int i = 0; i < DISK_LAT_SLOTS; i++)
 		hist[i] = grown(&d->last.lat[dir][i], r->lat[dir][i], vm, "disk latency histogram", d->disk.dev);
-	if (batch_add_sample_tags(vm, names[dir][0],
-				  (double)grown(&d->last.bytes[dir], r->bytes[dir], vm, names[dir][0], d->disk.dev), &tag,
-				  1) < 0 ||
+	if (batch_add_sample_tags(vm, names[dir][0], (double)bytes, &tag, 1) < 0 ||
 	    batch_add_sample_tags(vm, names[dir][1], (double)ops, &tag, 1) < 0)
 		return -ENOMEM;
 	/* No calls, no latency: the figure is left out for the interval. */
