@@ -160,6 +160,8 @@ static int validate_vm(const Vigil__VmSamples *vm, char *err, size_t errlen)
 			    vm->source);
 	if (vm->n_samples > WIRE_MAX_SAMPLES)
 		return fail(err, errlen, "vm '%s': %zu samples (limit %d)", vm->name, vm->n_samples, WIRE_MAX_SAMPLES);
+	/* counters_reset is valid either way, also on a VM without samples (a
+	 * first batch that found no process): it only says not to join. */
 	for (size_t i = 0; i < vm->n_samples; i++) {
 		if (validate_sample(vm->samples[i], vm->name, err, errlen) < 0)
 			return -1;

@@ -115,18 +115,21 @@ int batch_pack(Vigil__Batch *b, uint8_t **buf, size_t *len)
 
 void batch_print(FILE *f, const Vigil__Batch *b)
 {
-	fprintf(f, "%-24s %-10s %-5s %-22s %-30s %14s\n", "VM", "STATE", "VCPUS", "METRIC", "TAGS", "VALUE");
+	fprintf(f, "%-24s %-10s %-5s %-22s %-30s %14s %s\n", "VM", "STATE", "VCPUS", "METRIC", "TAGS", "VALUE", "RESET");
 	for (size_t i = 0; i < b->n_vms; i++) {
 		const Vigil__VmSamples *vm = b->vms[i];
+		/* counters_reset: the VM's counters restarted before this batch. */
+		const char *reset = vm->counters_reset ? "yes" : "-";
 		if (vm->n_samples == 0)
-			fprintf(f, "%-24s %-10s %5u %-22s %-30s %14s\n", vm->name, vm->state, vm->vcpus, "-", "-", "-");
+			fprintf(f, "%-24s %-10s %5u %-22s %-30s %14s %s\n", vm->name, vm->state, vm->vcpus, "-", "-", "-",
+				reset);
 		for (size_t j = 0; j < vm->n_samples; j++) {
 			char tags[WIRE_TAGS_MAX_LEN];
 			const Vigil__Sample *s = vm->samples[j];
 			if (wire_canonical_tags(s->tags, s->n_tags, tags, sizeof(tags)) < 0 || !tags[0])
 				snprintf(tags, sizeof(tags), "-");
-			fprintf(f, "%-24s %-10s %5u %-22s %-30s %14.2f\n", vm->name, vm->state, vm->vcpus, s->metric,
-				tags, s->value);
+			fprintf(f, "%-24s %-10s %5u %-22s %-30s %14.2f %s\n", vm->name, vm->state, vm->vcpus, s->metric,
+				tags, s->value, reset);
 		}
 	}
 	fflush(f);

@@ -29,7 +29,8 @@ int batch_add_sample(Vigil__VmSamples *vm, const char *metric, double value, con
 /* Packs the batch into a wire Envelope. 0 or -ENOMEM. */
 int batch_pack(Vigil__Batch *b, uint8_t **buf, size_t *len);
 
-/* The --stdout table: one line per sample. */
+/* The --stdout table: one line per sample; the last column, RESET, is
+ * "yes" on every line of a VM whose batch has counters_reset. */
 void batch_print(FILE *f, const Vigil__Batch *b);
 
 void batch_free(Vigil__Batch *b);

@@ -188,9 +188,15 @@ static bool is_vcpu_accelerator(const char *s)
 	return false;
 }
 
+/* Round-robin (single-threaded) TCG runs every vCPU of the guest, one after
+ * the other, on this one thread. */
+#define TCG_ROUND_ROBIN_THREAD "ALL CPUs/TCG"
+
 int vcpu_index_from_comm(const char *comm)
 {
 	static const char prefix[] = "CPU ";
+	if (comm && strcmp(comm, TCG_ROUND_ROBIN_THREAD) == 0)
+		return 0;
 	if (!comm || strncmp(comm, prefix, sizeof(prefix) - 1) != 0)
 		return -1;
 
@@ -203,13 +209,15 @@ int vcpu_index_from_comm(const char *comm)
 	return (int)index;
 }
 
+const struct host_paths host_paths_default = { .proc = "/proc", .cgroup = "/sys/fs/cgroup" };
+
 /* Reads a thread's name without its trailing newline. Fails (negative errno)
  * when the thread has exited. */
-static int read_thread_comm(pid_t pid, pid_t tid, char *comm, size_t len)
+static int read_thread_comm(const struct host_paths *hp, pid_t pid, pid_t tid, char *comm, size_t len)
 {
-	char path[80];
+	char path[PATH_MAX];
 	char raw[64];
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+	snprintf(path, sizeof(path), "%s/%d/task/%d/comm", hp->proc, (int)pid, (int)tid);
 	ssize_t read_rc = read_small_file(path, raw, sizeof(raw));
 	if (read_rc < 0)
 		return (int)read_rc;
@@ -223,12 +231,17 @@ static int read_thread_comm(pid_t pid, pid_t tid, char *comm, size_t len)
 
 int proc_list_threads(pid_t pid, struct thread_info **out)
 {
+	return proc_list_threads_at(&host_paths_default, pid, out);
+}
+
+int proc_list_threads_at(const struct host_paths *hp, pid_t pid, struct thread_info **out)
+{
 	*out = NULL;
 	if (pid <= 0)
 		return -EINVAL;
 
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%d/task", hp->proc, (int)pid);
 	DIR *dir = opendir(path);
 	if (!dir)
 		return -errno;
@@ -241,7 +254,7 @@ int proc_list_threads(pid_t pid, struct thread_info **out)
 		struct thread_info t = { .vcpu = -1 };
 		if (!parse_pid(entry->d_name, &t.tid))
 			continue;       /* "." and ".." */
-		if (read_thread_comm(pid, t.tid, t.comm, sizeof(t.comm)) < 0)
+		if (read_thread_comm(hp, pid, t.tid, t.comm, sizeof(t.comm)) < 0)
 			continue;       /* exited since readdir() saw it */
 		t.vcpu = vcpu_index_from_comm(t.comm);
 
@@ -259,7 +272,8 @@ int proc_list_threads(pid_t pid, struct thread_info **out)
 	}
 	closedir(dir);
 
-	if (rc == 0 && count == 0 && !process_exists(pid))
+	snprintf(path, sizeof(path), "%s/%d", hp->proc, (int)pid);
+	if (rc == 0 && count == 0 && access(path, F_OK) != 0)
 		rc = -ENOENT;   /* the whole process went away while we read */
 	if (rc < 0) {
 		free(threads);
@@ -336,9 +350,12 @@ static int note_cgroup_line(char *line, struct cgroup_paths *paths)
 
 /* A host is pure cgroup v2 when the unified hierarchy is mounted at the top;
  * on a hybrid host it sits below, at /sys/fs/cgroup/unified. */
-static bool host_is_pure_cgroup_v2(void)
+static bool host_is_pure_cgroup_v2(const struct host_paths *hp)
 {
-	return access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", hp->cgroup);
+	return access(path, F_OK) == 0;
 }
 
 /* Which cgroup a process is accounted in, CPU-wise:
@@ -350,13 +367,13 @@ static bool host_is_pure_cgroup_v2(void)
  *    but has no CPU figures, so it only serves as the last resort.
  * Paths are as /proc shows them, i.e. relative to this process's cgroup
  * namespace root. */
-static int read_cgroup_paths(pid_t pid, struct cgroup_paths *paths)
+static int read_cgroup_paths(const struct host_paths *hp, pid_t pid, struct cgroup_paths *paths)
 {
 	if (pid <= 0)
 		return -EINVAL;
 
-	char file[64];
-	snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)pid);
+	char file[PATH_MAX];
+	snprintf(file, sizeof(file), "%s/%d/cgroup", hp->proc, (int)pid);
 	FILE *f = fopen(file, "re");
 	if (!f)
 		return -errno;
@@ -383,13 +400,18 @@ static int copy_path(const char *chosen, char *buf, size_t len)
 
 int proc_cgroup_path(pid_t pid, char *buf, size_t len)
 {
+	return proc_cgroup_path_at(&host_paths_default, pid, buf, len);
+}
+
+int proc_cgroup_path_at(const struct host_paths *hp, pid_t pid, char *buf, size_t len)
+{
 	struct cgroup_paths paths = { 0 };
 
 	if (len > 0)
 		buf[0] = '\0';
-	int rc = read_cgroup_paths(pid, &paths);
+	int rc = read_cgroup_paths(hp, pid, &paths);
 	if (rc == 0) {
-		const char *chosen = host_is_pure_cgroup_v2()
+		const char *chosen = host_is_pure_cgroup_v2(hp)
 			? (paths.unified ? paths.unified : paths.cpu ? paths.cpu : paths.cpuacct)
 			: (paths.cpu ? paths.cpu : paths.cpuacct ? paths.cpuacct : paths.unified);
 		rc = copy_path(chosen, buf, len);
@@ -403,21 +425,26 @@ int proc_cgroup_path(pid_t pid, char *buf, size_t len)
  * tree if the memory controller was moved there. */
 int proc_memory_cgroup_file(pid_t pid, bool libvirt_domain, char *file, size_t len)
 {
+	return proc_memory_cgroup_file_at(&host_paths_default, pid, libvirt_domain, file, len);
+}
+
+int proc_memory_cgroup_file_at(const struct host_paths *hp, pid_t pid, bool libvirt_domain, char *file, size_t len)
+{
 	struct cgroup_paths paths = { 0 };
 	char path[CGROUP_PATH_MAX];
 	const char *fmt = NULL;
 
-	int rc = read_cgroup_paths(pid, &paths);
+	int rc = read_cgroup_paths(hp, pid, &paths);
 	if (rc == 0) {
-		if (host_is_pure_cgroup_v2()) {
+		if (host_is_pure_cgroup_v2(hp)) {
 			rc = copy_path(paths.unified, path, sizeof(path));
-			fmt = "/sys/fs/cgroup%s/memory.current";
+			fmt = "%s%s/memory.current";
 		} else if (paths.memory) {
 			rc = copy_path(paths.memory, path, sizeof(path));
-			fmt = "/sys/fs/cgroup/memory%s/memory.usage_in_bytes";
+			fmt = "%s/memory%s/memory.usage_in_bytes";
 		} else {
 			rc = copy_path(paths.unified, path, sizeof(path));
-			fmt = "/sys/fs/cgroup/unified%s/memory.current";
+			fmt = "%s/unified%s/memory.current";
 		}
 	}
 	cgroup_paths_free(&paths);
@@ -428,7 +455,7 @@ int proc_memory_cgroup_file(pid_t pid, bool libvirt_domain, char *file, size_t l
 	/* "/" is the root cgroup: no usage file there, and not the VM's own. */
 	if (strcmp(path, "/") == 0)
 		return -ENODATA;
-	if ((size_t)snprintf(file, len, fmt, path) >= len)
+	if ((size_t)snprintf(file, len, fmt, hp->cgroup, path) >= len)
 		return -ENAMETOOLONG;
 	return access(file, R_OK) == 0 ? 0 : -ENOENT;
 }
@@ -526,6 +553,69 @@ int pid_target_init(struct vm_target *t, const char *host, const char *name, pid
 	t->pid = pid;
 	if (proc_cgroup_path(pid, t->cgroup, sizeof(t->cgroup)) < 0)
 		t->cgroup[0] = '\0';    /* unknown; the target is still usable */
+	return 0;
+}
+
+int pid_file_read(const char *path, pid_t *pid)
+{
+	char content[32];
+	ssize_t n = read_small_file(path, content, sizeof(content));
+
+	*pid = 0;
+	if (n < 0)
+		return (int)n;
+	if (!parse_pid(content, pid))
+		return -EINVAL;
+	return process_exists(*pid) ? 0 : -ESRCH;
+}
+
+/* Listed without a process until its pid file names a running one. */
+static void pid_target_lose(struct vm_target *t)
+{
+	t->pid = 0;
+	t->cgroup[0] = '\0';
+	snprintf(t->state, sizeof(t->state), "no-process");
+}
+
+int pid_target_follow(struct vm_target *t, const char *host, const char *pid_file)
+{
+	char name[VM_NAME_MAX];
+	pid_t now;
+	int rc = pid_file_read(pid_file, &now);
+
+	if (rc < 0)
+		now = 0;
+	if (now == t->pid)
+		return 0;
+	/* pid_target_init() clears the target, name included. */
+	memcpy(name, t->name, sizeof(name));
+	if (now > 0 && pid_target_init(t, host, name, now) == 0) {
+		log_info("--pid %s=%s: now process %d", t->name, pid_file, now);
+		return 1;
+	}
+	if (t->pid > 0)
+		log_info("--pid %s=%s: no running process (%s)", name, pid_file,
+			 rc == -EINVAL ? "no pid in the file" : strerror(rc < 0 ? -rc : ESRCH));
+	/* A failed pid_target_init() cleared it: put the identity back. */
+	memcpy(t->name, name, sizeof(t->name));
+	pid_target_uuid(host, name, t->uuid);
+	t->source = VM_SOURCE_PID;
+	pid_target_lose(t);
+	return 1;
+}
+
+int pid_target_init_file(struct vm_target *t, const char *host, const char *name, const char *pid_file)
+{
+	memset(t, 0, sizeof(*t));
+	if (!name || name[0] == '\0' || !pid_file || pid_file[0] != '/')
+		return -EINVAL;
+	if (strlen(name) >= sizeof(t->name))
+		return -ENAMETOOLONG;
+	memcpy(t->name, name, strlen(name) + 1);
+	pid_target_uuid(host, name, t->uuid);
+	t->source = VM_SOURCE_PID;
+	pid_target_lose(t);
+	pid_target_follow(t, host, pid_file);
 	return 0;
 }
 

@@ -80,12 +80,26 @@ struct thread_info {
 	char comm[16];
 };
 
-/* "CPU 3/KVM" -> 3, "CPU 0/TCG" -> 0, anything else -> -1. */
+/* Where this host mounts procfs and its cgroup file systems. The functions
+ * without "_at" use host_paths_default; tests point the "_at" ones at
+ * fixture trees. */
+struct host_paths {
+	const char *proc;   /* "/proc" */
+	const char *cgroup; /* "/sys/fs/cgroup": the v2 tree on a pure v2 host, else
+			       the v1 controllers with the v2 tree in unified/ */
+};
+extern const struct host_paths host_paths_default;
+
+/* "CPU 3/KVM" -> 3, "CPU 0/TCG" -> 0 (also HVF, WHPX, NVMM), anything else
+ * -> -1. Single-threaded TCG ("ALL CPUs/TCG", QEMU's round-robin mode, e.g.
+ * -accel tcg,thread=single or icount) runs all vCPUs on one thread, which
+ * counts as vCPU 0. */
 int vcpu_index_from_comm(const char *comm);
 
 /* Lists the threads of process pid from /proc. *out is malloc'd. Returns the
  * count, or a negative errno (-ENOENT when the process is gone). */
 int proc_list_threads(pid_t pid, struct thread_info **out);
+int proc_list_threads_at(const struct host_paths *hp, pid_t pid, struct thread_info **out);
 
 /* Writes the process's cgroup path from /proc/PID/cgroup into buf: on a pure
  * cgroup v2 host the unified ("0::") path; on a hybrid or v1 host the path of
@@ -93,6 +107,7 @@ int proc_list_threads(pid_t pid, struct thread_info **out);
  * the unified path. Returns 0 or a negative errno (-ENOENT: process gone,
  * -ENODATA: no usable line, -ENAMETOOLONG: buf too small). */
 int proc_cgroup_path(pid_t pid, char *buf, size_t len);
+int proc_cgroup_path_at(const struct host_paths *hp, pid_t pid, char *buf, size_t len);
 
 /* Writes into file the cgroup file holding the memory usage of process pid's
  * cgroup (memory.current on v2, memory.usage_in_bytes on v1), for a libvirt
@@ -100,6 +115,7 @@ int proc_cgroup_path(pid_t pid, char *buf, size_t len);
  * -ENODATA when the process sits in the root cgroup or has no memory
  * controller, -ENOENT when the file is not there, or another negative errno. */
 int proc_memory_cgroup_file(pid_t pid, bool libvirt_domain, char *file, size_t len);
+int proc_memory_cgroup_file_at(const struct host_paths *hp, pid_t pid, bool libvirt_domain, char *file, size_t len);
 
 /* The interfaces of a domain XML that have a host-side device (<target
  * dev='...'>), in document order, at most max. Returns the count, or -1 if
@@ -124,6 +140,26 @@ void pid_target_uuid(const char *host, const char *name, char out[VM_UUID_LEN + 
  * -ENAMETOOLONG if name does not fit VM_NAME_MAX, or -EINVAL for an empty
  * name or a pid <= 0. */
 int pid_target_init(struct vm_target *t, const char *host, const char *name, pid_t pid);
+
+/* The process a pid file names (one decimal pid, optionally followed by a
+ * newline). Returns 0 with *pid set, a negative errno if the file cannot be
+ * read, -EINVAL if it holds no pid, or -ESRCH if that process is not
+ * running (*pid is still set then). */
+int pid_file_read(const char *path, pid_t *pid);
+
+/* Builds a --pid NAME=FILE target, following the process the pid file
+ * names; while there is none (no file yet, a stale pid) the target is
+ * listed as "no-process". Returns 0, or -EINVAL / -ENAMETOOLONG for an
+ * unusable name or a path that is not absolute. */
+int pid_target_init_file(struct vm_target *t, const char *host, const char *name, const char *pid_file);
+
+/* Re-reads the pid file of such a target and follows it: another running
+ * process there becomes the target's process (the sampler counts it afresh
+ * and flags counters_reset: the same VM restarted), none leaves it
+ * "no-process". Returns 1 when the target's process changed, else 0. The
+ * file is trusted to name the VM's process: a stale file whose pid was
+ * reused is not detected. */
+int pid_target_follow(struct vm_target *t, const char *host, const char *pid_file);
 
 /* One synchronous libvirt listing of the running domains, over a read-only
  * connection to uri. Each domain's QEMU pid is found through libvirt's pid

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "counter_delta.h"
 #include "log.h"
 
 double log2_hist_quantile_us(const uint64_t *hist, unsigned slots, double q)
@@ -124,13 +125,11 @@ void vm_disks_release(struct vm_disks *s, struct disk_probe *dp, pid_t pid, uint
 	s->n_fds = 0;
 }
 
-static uint64_t grown(uint64_t *last, uint64_t now)
+/* Growth of one of the disk's counters; a step back (the disk's kernel
+ * entry recreated) counts what it counted since and marks the batch. */
+static uint64_t grown(uint64_t *last, uint64_t now, Vigil__VmSamples *vm, const char *counter, const char *dev)
 {
-	uint64_t d = now > *last ? now - *last : 0;
-
-	if (now > *last)
-		*last = now;
-	return d;
+	return counter_advance(last, now, COUNTER_WIDTH_64, vm, counter, dev);
 }
 
 static int emit_direction(struct disk_state *d, const struct disk_reading *r, int dir, Vigil__VmSamples *vm)
@@ -141,11 +140,12 @@ static int emit_direction(struct disk_state *d, const struct disk_reading *r, in
 	};
 	const struct batch_tag tag = { "dev", d->disk.dev };
 	uint64_t hist[DISK_LAT_SLOTS];
-	uint64_t ops = grown(&d->last.ops[dir], r->ops[dir]);
+	uint64_t bytes = grown(&d->last.bytes[dir], r->bytes[dir], vm, names[dir][0], d->disk.dev);
+	uint64_t ops = grown(&d->last.ops[dir], r->ops[dir], vm, names[dir][1], d->disk.dev);
 
 	for (int i = 0; i < DISK_LAT_SLOTS; i++)
-		hist[i] = grown(&d->last.lat[dir][i], r->lat[dir][i]);
-	if (batch_add_sample_tags(vm, names[dir][0], (double)grown(&d->last.bytes[dir], r->bytes[dir]), &tag, 1) < 0 ||
+		hist[i] = grown(&d->last.lat[dir][i], r->lat[dir][i], vm, "disk latency histogram", d->disk.dev);
+	if (batch_add_sample_tags(vm, names[dir][0], (double)bytes, &tag, 1) < 0 ||
 	    batch_add_sample_tags(vm, names[dir][1], (double)ops, &tag, 1) < 0)
 		return -ENOMEM;
 	/* No calls, no latency: the figure is left out for the interval. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "batch.h"
+#include "counter_delta.h"
 
 void exit_counts_free(struct exit_counts *c)
 {
@@ -29,14 +30,18 @@ static struct exit_count *find_or_add(struct exit_counts *c, uint32_t isa, uint3
 	return &c->v[c->n++];
 }
 
-/* Counts only grow while the VM is watched; a reading below the last one
- * (a reason whose entry is missing this time) adds nothing rather than a
- * huge wrapped delta. */
-static void advance(struct exit_count *e, uint64_t now)
+/* Counts only grow while the VM is watched. A reason whose entry is missing
+ * this time (its slot being forgotten) is no reading at all rather than a
+ * zero, or it would count its whole history again when it reappears. */
+static void advance(struct exit_count *e, Vigil__VmSamples *vm)
 {
-	e->delta = now > e->cumulative ? now - e->cumulative : 0;
-	if (now > e->cumulative)
-		e->cumulative = now;
+	char reason[48];
+
+	e->delta = 0;
+	if (!e->in_reading)
+		return;
+	snprintf(reason, sizeof(reason), "isa=%u reason=%u", e->isa, e->reason);
+	e->delta = counter_advance(&e->cumulative, e->read_now, COUNTER_WIDTH_64, vm, "kvm.exits", reason);
 }
 
 static int emit_reason(const struct exit_count *e, Vigil__VmSamples *vm)
@@ -56,8 +61,10 @@ int exit_counts_emit(struct exit_counts *c, const struct kvm_exit_reading *r, si
 {
 	uint64_t total = 0;
 
-	for (size_t i = 0; i < c->n; i++)
+	for (size_t i = 0; i < c->n; i++) {
 		c->v[i].read_now = 0;
+		c->v[i].in_reading = false;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct exit_count *e;
 		uint32_t reason = r[i].exit_reason;
@@ -72,9 +79,10 @@ int exit_counts_emit(struct exit_counts *c, const struct kvm_exit_reading *r, si
 		if (!e)
 			return -ENOMEM;
 		e->read_now += r[i].count;
+		e->in_reading = true;
 	}
 	for (size_t i = 0; i < c->n; i++)
-		advance(&c->v[i], c->v[i].read_now);
+		advance(&c->v[i], vm);
 	if (c->n == 0)
 		return 0;
 	for (size_t i = 0; i < c->n; i++) {

@@ -9,7 +9,9 @@
 #include <bpf/bpf.h>
 
 #include "batch.h"
+#include "counter_delta.h"
 #include "discovery.h"
+#include "log.h"
 #include "memory.h"
 
 int parse_proc_stat_cpu(const char *line, uint64_t *busy, uint64_t *total)
@@ -97,18 +99,38 @@ static int add(Vigil__VmSamples *vm, const char *metric, double value)
 	return batch_add_sample(vm, metric, value, NULL, NULL);
 }
 
+/* Growth of a host counter whose baseline is the host's boot, not zero:
+ * after a step back what it counted since is unknown, so the figure is left
+ * out (false) and the entry is marked. */
+static bool host_growth(Vigil__VmSamples *vm, bool primed, uint64_t prev, uint64_t cur, const char *counter,
+			uint64_t *delta)
+{
+	enum counter_step step = counter_delta(primed ? &prev : NULL, cur, COUNTER_WIDTH_64, delta);
+
+	if (step == COUNTER_RESET || step == COUNTER_WRAP) {
+		vm->counters_reset = 1;
+		log_debug("host %s: %s went from %llu to %llu; left out this interval", vm->name, counter,
+			  (unsigned long long)prev, (unsigned long long)cur);
+	}
+	return step == COUNTER_NORMAL;
+}
+
 static int emit_cpu(struct host_metrics *h, Vigil__VmSamples *vm, uint64_t window_ns)
 {
-	uint64_t busy = 0, total = 0, self = 0;
+	uint64_t busy = 0, total = 0, self = 0, d_busy, d_total, d_self;
 	long hz = sysconf(_SC_CLK_TCK);
 	int rc = 0;
 
 	if (read_host_cpu(&busy, &total) < 0 || read_self_ticks(&self) < 0)
 		return 0;
-	if (h->primed && total > h->cpu_total)
-		rc = add(vm, "host.cpu_pct", (double)(busy - h->cpu_busy) * 100.0 / (double)(total - h->cpu_total));
-	if (!rc && h->primed && window_ns && hz > 0)
-		rc = add(vm, "probe.cpu_pct", (double)(self - h->self_ticks) * 1e9 / (double)hz * 100.0 / (double)window_ns);
+	/* Both sides are evaluated: each one marks a step back on its own. */
+	bool busy_ok = host_growth(vm, h->primed, h->cpu_busy, busy, "/proc/stat busy jiffies", &d_busy);
+	bool total_ok = host_growth(vm, h->primed, h->cpu_total, total, "/proc/stat total jiffies", &d_total);
+	if (busy_ok && total_ok && d_total > 0 && d_busy <= d_total)
+		rc = add(vm, "host.cpu_pct", (double)d_busy * 100.0 / (double)d_total);
+	if (!rc && host_growth(vm, h->primed, h->self_ticks, self, "the probe's CPU ticks", &d_self) && window_ns &&
+	    hz > 0)
+		rc = add(vm, "probe.cpu_pct", (double)d_self * 1e9 / (double)hz * 100.0 / (double)window_ns);
 	h->cpu_busy = busy;
 	h->cpu_total = total;
 	h->self_ticks = self;
@@ -157,11 +179,12 @@ static int emit_prog(struct host_metrics *h, Vigil__VmSamples *vm, uint32_t id)
 	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && strncmp(info.name, "vigil_", 6) == 0 &&
 	    info.run_time_ns) {
 		e = prog_entry(h, id);
+		uint64_t d;
+
 		if (!e)
 			rc = -ENOMEM;
-		else if (e->run_time_ns != UINT64_MAX && info.run_time_ns >= e->run_time_ns)
-			rc = batch_add_sample(vm, "probe.bpf_run_ns", (double)(info.run_time_ns - e->run_time_ns), "prog",
-					      info.name);
+		else if (host_growth(vm, e->run_time_ns != UINT64_MAX, e->run_time_ns, info.run_time_ns, info.name, &d))
+			rc = batch_add_sample(vm, "probe.bpf_run_ns", (double)d, "prog", info.name);
 		if (e)
 			e->run_time_ns = info.run_time_ns;
 	}
@@ -188,6 +211,9 @@ int host_metrics_emit(struct host_metrics *h, Vigil__Batch *b, const char *host,
 	/* An empty name never belongs to a --pid target. */
 	pid_target_uuid(host, "", t.uuid);
 	vm = batch_add_vm(b, &t, 0);
+	/* The probe's first batch: nothing before it to join to. */
+	if (vm)
+		vm->counters_reset = !h->primed;
 	if (!vm || add(vm, "host.up", 1) < 0 || add(vm, "host.vms", vms) < 0 || emit_cpu(h, vm, window_ns) < 0 ||
 	    emit_memory(vm) < 0 || emit_bpf(h, vm) < 0)
 		return -ENOMEM;

@@ -76,7 +76,16 @@ static int init_pid_targets(struct probe *p)
 {
 	for (size_t i = 0; i < p->args.n_pids; i++) {
 		const struct pid_target_arg *a = &p->args.pids[i];
-		if (pid_target_init(&p->pid_targets[i], p->host, a->name, a->pid) < 0) {
+		if (a->pid_file[0]) {
+			if (pid_target_init_file(&p->pid_targets[i], p->host, a->name, a->pid_file) < 0) {
+				fprintf(stderr, "vigil-probe: --pid %s=%s: unusable name or pid file path\n", a->name,
+					a->pid_file);
+				return -1;
+			}
+			if (p->pid_targets[i].pid <= 0)
+				log_warn("--pid %s=%s: no running process yet; listed as no-process until there is",
+					 a->name, a->pid_file);
+		} else if (pid_target_init(&p->pid_targets[i], p->host, a->name, a->pid) < 0) {
 			fprintf(stderr, "vigil-probe: --pid %s=%d: no such process\n", a->name, a->pid);
 			return -1;
 		}
@@ -86,11 +95,16 @@ static int init_pid_targets(struct probe *p)
 	return 0;
 }
 
-/* A --pid target whose process ended stays listed, as "no-process". */
+/* A --pid target whose process ended stays listed, as "no-process"; one
+ * given by a pid file follows the file. */
 static void check_pid_targets(struct probe *p)
 {
 	for (size_t i = 0; i < p->args.n_pids; i++) {
 		struct vm_target *t = &p->pid_targets[i];
+		if (p->args.pids[i].pid_file[0]) {
+			pid_target_follow(t, p->host, p->args.pids[i].pid_file);
+			continue;
+		}
 		if (t->pid > 0 && kill(t->pid, 0) < 0 && errno == ESRCH) {
 			log_info("--pid %s=%d: the process has exited", t->name, t->pid);
 			t->pid = 0;

@@ -2,9 +2,11 @@
 
 #include <errno.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "batch.h"
+#include "counter_delta.h"
 #include "log.h"
 
 static bool same_nic(const struct vm_nic *a, const struct vm_nic *b)
@@ -43,30 +45,62 @@ static void drop_at(struct vm_nics *s, struct net_probe *net, unsigned i)
 	s->v[i] = s->v[--s->n];
 }
 
-static void add(struct vm_nics *s, struct net_probe *net, const char *vm, const struct vm_nic *nic)
+/* Returns the new state, or NULL if the interface is not counted. */
+static struct nic_state *add(struct vm_nics *s, struct net_probe *net, const char *vm, const struct vm_nic *nic)
 {
 	int ifindex = (int)if_nametoindex(nic->dev);
 	char err[256];
 
 	if (s->n == VM_MAX_NICS || ifindex <= 0)
-		return; /* not there (yet): the next listing tries again */
+		return NULL; /* not there (yet): the next listing tries again */
 	if (net_probe_attach(net, ifindex, err, sizeof(err)) < 0) {
 		log_warn("vm %s: interface %s not counted: %s", vm, nic->dev, err);
 		if (s->n_refused < VM_MAX_NICS)
 			s->refused[s->n_refused++] = *nic;
-		return;
+		return NULL;
 	}
-	s->v[s->n++] = (struct nic_state){ .nic = *nic, .ifindex = ifindex };
+	s->v[s->n] = (struct nic_state){ .nic = *nic, .ifindex = ifindex };
 	log_info("vm %s: counting interface %s (mac %s)", vm, nic->dev, nic->mac[0] ? nic->mac : "unknown");
+	return &s->v[s->n++];
+}
+
+/* The interface we counted is gone and its device name belongs to another
+ * one now: the tap was deleted and created again (a NIC unplugged and
+ * plugged back). Looked up only once a read found the interface gone. */
+static bool recreated(const struct nic_state *n)
+{
+	int now;
+
+	if (!n->vanished)
+		return false;
+	now = (int)if_nametoindex(n->nic.dev);
+	return now > 0 && now != n->ifindex;
+}
+
+/* Counts the new interface from zero, and has its first reading say that
+ * the interface's counters restarted. */
+static void follow_recreated(struct vm_nics *s, struct net_probe *net, const char *vm, unsigned i)
+{
+	struct vm_nic nic = s->v[i].nic;
+	struct nic_state *fresh;
+
+	log_info("vm %s: interface %s was recreated (ifindex %d is gone)", vm, nic.dev, s->v[i].ifindex);
+	drop_at(s, net, i);
+	fresh = add(s, net, vm, &nic);
+	if (fresh)
+		fresh->restarted = true;
 }
 
 void vm_nics_sync(struct vm_nics *s, struct net_probe *net, const struct vm_target *t)
 {
 	if (!net)
 		return;
-	for (unsigned i = s->n; i-- > 0;)
+	for (unsigned i = s->n; i-- > 0;) {
 		if (!target_has(t, &s->v[i].nic))
 			drop_at(s, net, i);
+		else if (recreated(&s->v[i]))
+			follow_recreated(s, net, t->name, i);
+	}
 	for (unsigned i = 0; i < t->n_nics; i++)
 		if (!known(s, &t->nics[i]))
 			add(s, net, t->name, &t->nics[i]);
@@ -77,17 +111,6 @@ void vm_nics_release(struct vm_nics *s, struct net_probe *net)
 	while (net && s->n)
 		drop_at(s, net, s->n - 1);
 	s->n = 0;
-}
-
-/* Growth since the last reading; the loader's counters only grow while
- * attached, so a lower reading means nothing new rather than a wrap. */
-static uint64_t grown(uint64_t *last, uint64_t now)
-{
-	uint64_t d = now > *last ? now - *last : 0;
-
-	if (now > *last)
-		*last = now;
-	return d;
 }
 
 static int emit_one(struct nic_state *n, const struct net_if_counters *c, Vigil__VmSamples *vm)
@@ -106,9 +129,21 @@ static int emit_one(struct nic_state *n, const struct net_if_counters *c, Vigil_
 		{ "net.tx_drops", &n->last.tx_drops, c->tx_drops },
 	};
 	size_t n_tags = n->nic.mac[0] ? 2 : 1;
+	char detail[32];
 
+	snprintf(detail, sizeof(detail), "if=%s", n->nic.dev);
+	if (n->restarted) {
+		vm->counters_reset = 1;
+		log_debug("vm %s: counters of interface %s restarted with the interface", vm->name, n->nic.dev);
+		n->restarted = false;
+	}
+	/* The loader's counters only grow while attached: a step back is
+	 * counted by counter_advance() as a restart. */
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-		if (batch_add_sample_tags(vm, f[i].metric, (double)grown(f[i].last, f[i].now), tags, n_tags) < 0)
+		if (batch_add_sample_tags(vm, f[i].metric,
+					  (double)counter_advance(f[i].last, f[i].now, COUNTER_WIDTH_64, vm, f[i].metric,
+								  detail),
+					  tags, n_tags) < 0)
 			return -ENOMEM;
 	return 0;
 }
@@ -118,8 +153,13 @@ int vm_nics_emit(struct vm_nics *s, struct net_probe *net, Vigil__VmSamples *vm)
 	struct net_if_counters c;
 
 	for (unsigned i = 0; net && i < s->n; i++) {
-		if (net_probe_read(net, s->v[i].ifindex, &c) < 0)
-			continue; /* gone this interval; the listing drops it */
+		int rc = net_probe_read(net, s->v[i].ifindex, &c);
+
+		/* Gone this interval: the listing drops it, or the next sync
+		 * follows it if it was recreated. */
+		s->v[i].vanished = rc == -ENODEV;
+		if (rc < 0)
+			continue;
 		if (emit_one(&s->v[i], &c, vm) < 0)
 			return -ENOMEM;
 	}

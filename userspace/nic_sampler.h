@@ -14,6 +14,8 @@ struct nic_state {
 	struct vm_nic nic;
 	int ifindex;
 	struct net_if_counters last;  /* cumulative, as last read */
+	bool vanished;                /* the last read found the interface gone */
+	bool restarted;               /* the interface was recreated; not read since */
 };
 
 struct vm_nics {
@@ -26,7 +28,9 @@ struct vm_nics {
 };
 
 /* Attaches to the target's interfaces not yet counted and detaches from the
- * ones it no longer has. net may be NULL (network not counted here). */
+ * ones it no longer has. An interface whose device name now has another
+ * ifindex (deleted and created again) is counted afresh, and its first
+ * reading sets counters_reset. net may be NULL (network not counted here). */
 void vm_nics_sync(struct vm_nics *s, struct net_probe *net, const struct vm_target *t);
 
 /* Detaches from every interface of the VM. */

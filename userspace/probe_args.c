@@ -27,6 +27,9 @@ static void usage(FILE *f)
 		"  -p, --pid NAME=PID      also monitor process PID as VM NAME; threads\n"
 		"                          named 'CPU N/KVM' or 'CPU N/TCG' are its vCPUs\n"
 		"                          (repeatable, up to %d)\n"
+		"      --pid NAME=/PIDFILE  the same, for the process a pid file names\n"
+		"                          (e.g. QEMU's -pidfile), re-read every interval:\n"
+		"                          a new process there is VM NAME restarted\n"
 		"      --disk DEV=FILE     a disk of the --pid target just before: its\n"
 		"                          reads and writes on FILE (system calls and\n"
 		"                          io_uring) are disk DEV (repeatable, up to %d)\n"
@@ -52,9 +55,17 @@ int parse_pid_target(const char *text, struct pid_target_arg *t)
 	const char *eq = strrchr(text, '=');
 	if (!eq || eq == text || (size_t)(eq - text) >= sizeof(t->name))
 		return -1;
-	unsigned long pid;
-	if (cli_parse_uint(eq + 1, 1, 4194304, &pid) < 0)
+	unsigned long pid = 0;
+	t->pid_file[0] = '\0';
+	if (eq[1] == '/') {
+		/* A pid file: absolute, so that it does not depend on where the
+		 * daemon was started from. */
+		if (strlen(eq + 1) >= sizeof(t->pid_file))
+			return -1;
+		memcpy(t->pid_file, eq + 1, strlen(eq + 1) + 1);
+	} else if (cli_parse_uint(eq + 1, 1, 4194304, &pid) < 0) {
 		return -1;
+	}
 	memcpy(t->name, text, (size_t)(eq - text));
 	t->name[eq - text] = '\0';
 	for (const char *c = t->name; *c; c++) {
@@ -107,7 +118,10 @@ static enum args_result add_pid_target(struct probe_args *a, const char *text, F
 	if (a->n_pids == PROBE_MAX_PID_TARGETS)
 		return usage_error(err, "too many --pid targets (limit 64) at '%s'", text);
 	if (parse_pid_target(text, &a->pids[a->n_pids]) < 0)
-		return usage_error(err, "--pid '%s': want NAME=PID, e.g. --pid web1=4242", text);
+		return usage_error(err,
+				   "--pid '%s': want NAME=PID or NAME=/PIDFILE, e.g. --pid web1=4242 or "
+				   "--pid web1=/run/qemu/web1.pid",
+				   text);
 	for (size_t i = 0; i < a->n_pids; i++) {
 		if (strcmp(a->pids[i].name, a->pids[a->n_pids].name) == 0)
 			return usage_error(err, "--pid '%s': that NAME is already used", text);

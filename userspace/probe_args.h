@@ -12,9 +12,14 @@
 #define PROBE_DEFAULT_LIBVIRT "qemu:///system"
 #define PROBE_DEFAULT_QUEUE 3600
 
+#define PROBE_PID_FILE_MAX 256
+
+/* --pid NAME=PID, or NAME=/PATH of a pid file (QEMU's -pidfile) that is
+ * followed: a new process named there is the same VM restarted. */
 struct pid_target_arg {
 	char name[VM_NAME_MAX];
-	pid_t pid;
+	pid_t pid;                          /* 0 with a pid file */
+	char pid_file[PROBE_PID_FILE_MAX];  /* "" with a fixed PID */
 	struct vm_disk disks[VM_MAX_DISKS]; /* from --disk DEV=FILE after it */
 	unsigned n_disks;
 };
@@ -33,7 +38,8 @@ struct probe_args {
 	size_t n_pids;
 };
 
-/* Parses "NAME=PID" into t. 0, or -1 if malformed. */
+/* Parses "NAME=PID" or "NAME=/absolute/pid/file" into t. 0, or -1 if
+ * malformed. */
 int parse_pid_target(const char *text, struct pid_target_arg *t);
 
 /* Parses "DEV=FILE" (DEV letters and digits, FILE an absolute path) into d.

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "counter_delta.h"
 #include "exit_counts.h"
 #include "nic_sampler.h"
 #include "disk_sampler.h"
@@ -39,6 +40,11 @@ struct vm_slot {
 	int max_vcpu;          /* highest vCPU index seen, -1 if none */
 	char mem_file[CGROUP_PATH_MAX + 64]; /* the VM's cgroup memory usage, "" if none */
 	unsigned vcpus;        /* vCPU threads seen */
+	/* The next batch of this VM says its counters restarted, and why
+	 * (for the debug log): set when the slot is (re)registered and when
+	 * the guest's own counters went back between two listings. */
+	bool reset_pending;
+	char reset_why[128];
 	struct exit_counts exits;
 	struct vm_nics nics;
 	struct vm_disks disks;
@@ -47,7 +53,7 @@ struct vm_slot {
 };
 
 struct sampler {
-	struct cpu_probe *cpu;
+	struct cpu_probe *cpu;  /* NULL only in unit tests, which feed readings */
 	struct kvm_probe *kvm;  /* NULL: KVM exits not counted on this host */
 	struct net_probe *net;  /* NULL: network not counted on this host */
 	struct disk_probe *disk;/* NULL: disks not counted on this host */
@@ -70,7 +76,8 @@ int sampler_new(struct sampler **out, struct cpu_probe *cpu, const struct sample
 /* Stops every kernel count of the slot. */
 static void slot_forget(struct sampler *s, uint32_t idx)
 {
-	cpu_probe_forget_slot(s->cpu, idx);
+	if (s->cpu)
+		cpu_probe_forget_slot(s->cpu, idx);
 	if (s->kvm)
 		kvm_probe_forget_slot(s->kvm, idx);
 	exit_counts_free(&s->slots[idx].exits);
@@ -165,7 +172,7 @@ static void slot_refresh_threads(struct sampler *s, uint32_t idx)
 	for (int i = 0; i < n; i++) {
 		int vcpu = threads[i].vcpu < MAX_VCPUS ? threads[i].vcpu : -1;
 		const struct known_thread *old = known_thread_find(slot, threads[i].tid);
-		if (!old || old->vcpu != vcpu)
+		if (s->cpu && (!old || old->vcpu != vcpu))
 			cpu_probe_watch_thread(s->cpu, threads[i].tid, idx, vcpu);
 		now[i] = (struct known_thread){ threads[i].tid, vcpu };
 		if (vcpu >= 0) {
@@ -181,7 +188,16 @@ static void slot_refresh_threads(struct sampler *s, uint32_t idx)
 	slot->max_vcpu = max_vcpu;
 }
 
-static void slot_register(struct sampler *s, const struct vm_target *t)
+/* The VM's next batch carries counters_reset; why is kept for the debug
+ * line that goes with it. */
+static void slot_mark_reset(struct vm_slot *slot, const char *why)
+{
+	slot->reset_pending = true;
+	snprintf(slot->reset_why, sizeof(slot->reset_why), "%s", why);
+}
+
+/* why: what the first batch's counters_reset stands for. */
+static void slot_register(struct sampler *s, const struct vm_target *t, const char *why)
 {
 	int idx = free_slot(s);
 	if (idx < 0) {
@@ -194,13 +210,15 @@ static void slot_register(struct sampler *s, const struct vm_target *t)
 	slot->marked = 1;
 	slot->max_vcpu = -1;
 	slot->target = *t;
+	/* Nothing before this slot can be joined to what it counts. */
+	slot_mark_reset(slot, why);
 	if (t->pid <= 0) {
 		log_info("vm %s (%s): no process found; listed without counters", t->name, t->uuid);
 		return;
 	}
 	/* Watch the process first so threads born during the /proc walk are
 	 * added by the kernel program itself. */
-	if (cpu_probe_watch_process(s->cpu, t->pid, (uint32_t)idx) < 0)
+	if (s->cpu && cpu_probe_watch_process(s->cpu, t->pid, (uint32_t)idx) < 0)
 		log_warn("vm %s: cannot watch process %d for new threads", t->name, t->pid);
 	if (s->kvm && kvm_probe_watch_process(s->kvm, t->pid, (uint32_t)idx) < 0)
 		log_warn("vm %s: cannot count the KVM exits of process %d", t->name, t->pid);
@@ -216,6 +234,42 @@ static void slot_register(struct sampler *s, const struct vm_target *t)
 		 slot->vcpus, t->cgroup[0] ? t->cgroup : "unknown");
 }
 
+/* The guest's own cumulative counts (balloon statistics: swap, major
+ * faults) start again from zero when the guest reboots inside the same
+ * QEMU process, and a 32-bit guest's wrap. The values are sent as they are,
+ * so a step back is only made explicit. A statistic missing from either
+ * listing is not compared. */
+static void check_guest_counters(struct vm_slot *slot, const struct vm_memory_info *now)
+{
+	static const struct {
+		enum balloon_stat stat;
+		const char *metric;
+		unsigned width;
+	} counters[] = {
+		{ BALLOON_SWAP_IN, "mem.guest_swap_in_bytes", COUNTER_WIDTH_GUEST_PAGE_BYTES },
+		{ BALLOON_SWAP_OUT, "mem.guest_swap_out_bytes", COUNTER_WIDTH_GUEST_PAGE_BYTES },
+		{ BALLOON_MAJOR_FAULTS, "mem.guest_major_faults", COUNTER_WIDTH_GUEST_EVENTS },
+	};
+	const struct vm_memory_info *before = &slot->target.memory;
+
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		unsigned bit = 1u << counters[i].stat;
+		uint64_t prev = before->balloon[counters[i].stat], delta;
+		enum counter_step step;
+		char why[sizeof(slot->reset_why)];
+
+		if (!(before->balloon_have & bit) || !(now->balloon_have & bit))
+			continue;
+		step = counter_delta(&prev, now->balloon[counters[i].stat], counters[i].width, &delta);
+		if (step != COUNTER_WRAP && step != COUNTER_RESET)
+			continue;
+		snprintf(why, sizeof(why), "guest counter %s went from %llu to %llu (%s)", counters[i].metric,
+			 (unsigned long long)prev, (unsigned long long)now->balloon[counters[i].stat],
+			 counter_step_name(step));
+		slot_mark_reset(slot, why);
+	}
+}
+
 /* A VM whose process changed (restarted QEMU) starts afresh in a new slot. */
 static void slot_update(struct sampler *s, int idx, const struct vm_target *t)
 {
@@ -223,8 +277,11 @@ static void slot_update(struct sampler *s, int idx, const struct vm_target *t)
 	slot->marked = 1;
 	if (t->pid != slot->target.pid) {
 		if (t->pid > 0) {
+			char why[sizeof(slot->reset_why)];
+
+			snprintf(why, sizeof(why), "new process %d (was %d)", t->pid, slot->target.pid);
 			slot_release(s, (uint32_t)idx);
-			slot_register(s, t);
+			slot_register(s, t, why);
 		} else {
 			slot_lose_process(s, (uint32_t)idx);
 		}
@@ -234,6 +291,7 @@ static void slot_update(struct sampler *s, int idx, const struct vm_target *t)
 		/* Keep our own state when the process vanished under us. */
 		snprintf(slot->target.state, sizeof(slot->target.state), "%s", t->state);
 		snprintf(slot->target.name, sizeof(slot->target.name), "%s", t->name);
+		check_guest_counters(slot, &t->memory);
 		slot->target.memory = t->memory;
 		memcpy(slot->target.nics, t->nics, sizeof(t->nics));
 		slot->target.n_nics = t->n_nics;
@@ -254,7 +312,7 @@ void sampler_sync(struct sampler *s, const struct vm_target *targets, size_t n)
 		if (idx >= 0)
 			slot_update(s, idx, &targets[i]);
 		else
-			slot_register(s, &targets[i]);
+			slot_register(s, &targets[i], "first batch of this VM from this probe");
 	}
 	for (uint32_t i = 0; i < SAMPLER_MAX_VMS; i++) {
 		if (s->slots[i].in_use && !s->slots[i].marked) {
@@ -271,28 +329,30 @@ struct slot_deltas {
 };
 
 /* Kernel counters only grow while a slot lives (the slot's buckets are
- * deleted when it is released), but a reading that races a context switch
- * can momentarily count a slice twice and then fall back. Clamping keeps
- * every delta non-negative; the overshoot is absorbed by the next reading. */
-static uint64_t monotonic_delta(uint64_t *prev, uint64_t cur)
-{
-	if (cur <= *prev)
-		return 0;
-	uint64_t d = cur - *prev;
-	*prev = cur;
-	return d;
-}
-
-static void apply_reading(struct vm_slot *slot, const struct cpu_bucket_reading *r, struct slot_deltas *out)
+ * deleted when it is released, and cpu_probe_snapshot() already holds a
+ * bucket whose read came out low), so a step back here is a bucket the
+ * kernel recreated: it counts from zero again, and the batch says so. */
+static void apply_reading(struct vm_slot *slot, const struct cpu_bucket_reading *r, struct slot_deltas *out,
+			  Vigil__VmSamples *vm)
 {
 	if (r->vcpu < -1 || r->vcpu >= MAX_VCPUS)
 		return;
 	int b = r->vcpu + 1;
-	out->d[b].on_cpu_ns = monotonic_delta(&slot->prev[b].on_cpu_ns, r->on_cpu_ns);
-	out->d[b].wait_ns = monotonic_delta(&slot->prev[b].wait_ns, r->wait_ns);
-	out->d[b].nr_preempted = monotonic_delta(&slot->prev[b].nr_preempted, r->nr_preempted);
-	out->d[b].minor_faults = monotonic_delta(&slot->prev[b].minor_faults, r->minor_faults);
-	out->d[b].major_faults = monotonic_delta(&slot->prev[b].major_faults, r->major_faults);
+	char bucket[24];
+	struct bucket_prev *prev = &slot->prev[b];
+
+	if (r->vcpu < 0)
+		snprintf(bucket, sizeof(bucket), "thread=emulator");
+	else
+		snprintf(bucket, sizeof(bucket), "vcpu=%d", (int)r->vcpu);
+	out->d[b].on_cpu_ns = counter_advance(&prev->on_cpu_ns, r->on_cpu_ns, COUNTER_WIDTH_64, vm, "on_cpu_ns", bucket);
+	out->d[b].wait_ns = counter_advance(&prev->wait_ns, r->wait_ns, COUNTER_WIDTH_64, vm, "wait_ns", bucket);
+	out->d[b].nr_preempted =
+		counter_advance(&prev->nr_preempted, r->nr_preempted, COUNTER_WIDTH_64, vm, "nr_preempted", bucket);
+	out->d[b].minor_faults =
+		counter_advance(&prev->minor_faults, r->minor_faults, COUNTER_WIDTH_64, vm, "minor_faults", bucket);
+	out->d[b].major_faults =
+		counter_advance(&prev->major_faults, r->major_faults, COUNTER_WIDTH_64, vm, "major_faults", bucket);
 }
 
 static double pct(uint64_t ns, uint64_t window_ns)
@@ -392,6 +452,59 @@ static int snapshot_exits(struct sampler *s, struct kvm_exit_reading **out)
 	return n;
 }
 
+/* The VM's counters_reset: what the slot has pending (a new slot, a guest
+ * counter that went back) and whatever the readings applied so far found. */
+static void settle_reset_flag(struct vm_slot *slot, Vigil__VmSamples *vm)
+{
+	if (slot->reset_pending) {
+		vm->counters_reset = 1;
+		log_debug("vm %s: counters_reset: %s", slot->target.name, slot->reset_why);
+	}
+	slot->reset_pending = false;
+}
+
+/* One VM's entry in the batch. */
+static int collect_slot(struct sampler *s, uint32_t i, const struct cpu_bucket_reading *readings, size_t n,
+			const struct kvm_exit_reading *exits, size_t n_exits, uint64_t window_ns,
+			struct slot_deltas *deltas, Vigil__Batch *b)
+{
+	struct vm_slot *slot = &s->slots[i];
+	Vigil__VmSamples *vm = batch_add_vm(b, &slot->target, slot->vcpus);
+	int rc = 0;
+
+	if (!vm)
+		return -ENOMEM;
+	memset(deltas, 0, sizeof(*deltas));
+	for (size_t r = 0; r < n; r++) {
+		if (readings[r].vm_slot == i)
+			apply_reading(slot, &readings[r], deltas, vm);
+	}
+	if (slot->target.pid > 0)
+		rc = emit_slot(slot, deltas, window_ns, vm);
+	if (!rc && slot->target.pid > 0)
+		rc = exit_counts_emit(&slot->exits, exits, n_exits, i, vm);
+	if (!rc && slot->target.pid > 0)
+		rc = vm_nics_emit(&slot->nics, s->net, vm);
+	if (!rc && slot->target.pid > 0)
+		rc = vm_disks_emit(&slot->disks, s->disk, i, vm);
+	settle_reset_flag(slot, vm);
+	return rc;
+}
+
+int sampler_collect_readings(struct sampler *s, const struct cpu_bucket_reading *readings, size_t n,
+			     const struct kvm_exit_reading *exits, size_t n_exits, uint64_t window_ns, Vigil__Batch *b)
+{
+	struct slot_deltas *deltas = calloc(1, sizeof(*deltas));
+	int rc = deltas ? 0 : -ENOMEM;
+
+	for (uint32_t i = 0; i < SAMPLER_MAX_VMS && rc == 0; i++) {
+		if (s->slots[i].in_use)
+			rc = collect_slot(s, i, readings, n, exits, n_exits, window_ns, deltas, b);
+	}
+	free(deltas);
+	return rc;
+}
+
 int sampler_collect(struct sampler *s, uint64_t now_mono_ns, uint64_t window_ns, Vigil__Batch *b)
 {
 	struct cpu_bucket_reading *readings = NULL;
@@ -400,35 +513,8 @@ int sampler_collect(struct sampler *s, uint64_t now_mono_ns, uint64_t window_ns,
 	if (n < 0)
 		return n;
 	int n_exits = snapshot_exits(s, &exits);
-	struct slot_deltas *deltas = calloc(1, sizeof(*deltas));
-	if (!deltas) {
-		free(readings);
-		free(exits);
-		return -ENOMEM;
-	}
-	int rc = 0;
-	for (uint32_t i = 0; i < SAMPLER_MAX_VMS && rc == 0; i++) {
-		struct vm_slot *slot = &s->slots[i];
-		if (!slot->in_use)
-			continue;
-		memset(deltas, 0, sizeof(*deltas));
-		for (int r = 0; r < n; r++) {
-			if (readings[r].vm_slot == i)
-				apply_reading(slot, &readings[r], deltas);
-		}
-		Vigil__VmSamples *vm = batch_add_vm(b, &slot->target, slot->vcpus);
-		if (!vm)
-			rc = -ENOMEM;
-		else if (slot->target.pid > 0)
-			rc = emit_slot(slot, deltas, window_ns, vm);
-		if (!rc && vm && slot->target.pid > 0)
-			rc = exit_counts_emit(&slot->exits, exits, (size_t)n_exits, i, vm);
-		if (!rc && vm && slot->target.pid > 0)
-			rc = vm_nics_emit(&slot->nics, s->net, vm);
-		if (!rc && vm && slot->target.pid > 0)
-			rc = vm_disks_emit(&slot->disks, s->disk, i, vm);
-	}
-	free(deltas);
+	int rc = sampler_collect_readings(s, readings, (size_t)n, exits, (size_t)n_exits, window_ns, b);
+
 	free(readings);
 	free(exits);
 	return rc;

@@ -25,6 +25,8 @@ struct sampler_probes {
 	struct disk_probe *disk;
 };
 
+/* cpu is NULL only in unit tests: nothing is registered with the kernel
+ * then, and readings come through sampler_collect_readings(). */
 int sampler_new(struct sampler **out, struct cpu_probe *cpu, const struct sampler_probes *optional);
 void sampler_free(struct sampler *s);
 
@@ -37,7 +39,19 @@ void sampler_sync(struct sampler *s, const struct vm_target *targets, size_t n);
 
 /* Reads the counters at now_mono_ns and adds to b one VmSamples per
  * monitored VM with the CPU figures over the window_ns that just ended.
- * 0, or a negative errno. */
+ * 0, or a negative errno.
+ *
+ * A VM's counters_reset is set on its first batch from this probe (a probe
+ * restart, a VM that appeared), on the first batch of a new process of the
+ * same VM (same UUID, new pid), and when any of its counters went back
+ * (userspace/counter_delta.h): a kernel counter recreated, a tap recreated,
+ * the guest's own counters after a guest reboot. The deltas of that batch
+ * cover only what was counted since. */
 int sampler_collect(struct sampler *s, uint64_t now_mono_ns, uint64_t window_ns, Vigil__Batch *b);
+
+/* sampler_collect() past the kernel reads: turns cumulative bucket readings
+ * (and KVM exit readings) of the monitored slots into b's samples. */
+int sampler_collect_readings(struct sampler *s, const struct cpu_bucket_reading *readings, size_t n,
+			     const struct kvm_exit_reading *exits, size_t n_exits, uint64_t window_ns, Vigil__Batch *b);
 
 #endif

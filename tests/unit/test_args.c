@@ -132,6 +132,28 @@ static void test_probe_pid_disks(void **state)
 	assert_int_equal(a.pids[0].n_disks, 8);
 }
 
+static void test_probe_pid_file_target(void **state)
+{
+	(void)state;
+	struct probe_args a;
+	char *argv[] = { "vigil-probe", "--pid", "web1=/run/qemu/web1.pid", "--pid", "db=42", NULL };
+	assert_int_equal(probe_parse(ARGC(argv), argv, &a), ARGS_RUN);
+	assert_int_equal(a.n_pids, 2);
+	assert_string_equal(a.pids[0].name, "web1");
+	assert_string_equal(a.pids[0].pid_file, "/run/qemu/web1.pid");
+	assert_int_equal(a.pids[0].pid, 0);
+	assert_string_equal(a.pids[1].pid_file, "");
+	assert_int_equal(a.pids[1].pid, 42);
+
+	/* Relative, or longer than we keep: refused. */
+	char long_arg[PROBE_PID_FILE_MAX + 8] = "x=/";
+	memset(long_arg + 3, 'p', sizeof(long_arg) - 4);
+	long_arg[sizeof(long_arg) - 1] = '\0';
+	char *bad[][3] = { { "vigil-probe", "--pid", "x=run/web1.pid" }, { "vigil-probe", "--pid", long_arg } };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(probe_parse(3, bad[i], &a), ARGS_USAGE_ERROR);
+}
+
 static void test_probe_help_exits_zero(void **state)
 {
 	(void)state;
@@ -252,6 +274,7 @@ int main(void)
 		cmocka_unit_test(test_probe_defaults),	      cmocka_unit_test(test_probe_full_command_line),
 		cmocka_unit_test(test_probe_usage_errors),    cmocka_unit_test(test_probe_help_exits_zero),
 		cmocka_unit_test(test_probe_pid_disks),
+		cmocka_unit_test(test_probe_pid_file_target),
 		cmocka_unit_test(test_collector_args),	      cmocka_unit_test(test_collector_config),
 		cmocka_unit_test(test_vigilctl_args),
 	};

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <ctype.h>
+#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -91,6 +92,8 @@ static void test_vcpu_index_valid(void **state)
 	assert_int_equal(vcpu_index_from_comm("CPU 255/KVM"), 255);
 	assert_int_equal(vcpu_index_from_comm("CPU 7/HVF"), 7);
 	assert_int_equal(vcpu_index_from_comm("CPU 1/WHPX"), 1);
+	/* Round-robin TCG: one thread runs every vCPU. */
+	assert_int_equal(vcpu_index_from_comm("ALL CPUs/TCG"), 0);
 }
 
 static void test_vcpu_index_invalid(void **state)
@@ -101,6 +104,7 @@ static void test_vcpu_index_invalid(void **state)
 		"CPU  1/KVM", "CPU /KVM", "CPU 3/", "CPU 3", "CPU 3/KVMX", "CPU 3/kvm",
 		"cpu 3/KVM", "CPU 3 /KVM", "CPU 3/KVM ", "", "CPU 99999999999999999999/KVM",
 		"CPU 4294967296/KVM", "qemu-system-x86", "IO mon_iothread",
+		"ALL CPUs/KVM", "ALL CPUs/TCG ", "all CPUs/TCG",
 	};
 	for (size_t i = 0; i < sizeof(rejected) / sizeof(rejected[0]); i++) {
 		if (vcpu_index_from_comm(rejected[i]) != -1)
@@ -274,6 +278,105 @@ static void test_pid_target_init_bad_name(void **state)
 	long_name[sizeof(long_name) - 1] = '\0';
 	assert_int_equal(pid_target_init(&t, "host1", long_name, getpid()), -ENAMETOOLONG);
 	assert_int_equal(pid_target_init(&t, "host1", "", getpid()), -EINVAL);
+}
+
+/* ---- --pid NAME=/PIDFILE ------------------------------------------------ */
+
+static void write_pid_file(const char *path, const char *content)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(content, f);
+	fclose(f);
+}
+
+static pid_t parked_child(void)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		sleep(60); /* bounded; killed by the test long before */
+		_exit(0);
+	}
+	return pid;
+}
+
+static void end_child(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+static void test_pid_file_read(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/vigil-pidfile.XXXXXX", path[64], text[32];
+	pid_t pid;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/vm.pid", dir);
+	assert_int_equal(pid_file_read(path, &pid), -ENOENT);
+	snprintf(text, sizeof(text), "%d\n", (int)getpid());
+	write_pid_file(path, text);
+	assert_int_equal(pid_file_read(path, &pid), 0);
+	assert_int_equal(pid, getpid());
+	write_pid_file(path, "12ab\n");
+	assert_int_equal(pid_file_read(path, &pid), -EINVAL);
+	snprintf(text, sizeof(text), "%d", (int)dead_pid());
+	write_pid_file(path, text);
+	assert_int_equal(pid_file_read(path, &pid), -ESRCH);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* The pid file is followed: the same NAME (so the same UUID) gets the new
+ * process, and no process in between is "no-process". */
+static void test_pid_target_follows_its_pid_file(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/vigil-pidfile.XXXXXX", path[64], text[32], uuid[VM_UUID_LEN + 1];
+	struct vm_target t;
+	pid_t first = parked_child(), second = parked_child();
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/vm.pid", dir);
+	pid_target_uuid("host1", "qemu-a", uuid);
+
+	/* No file yet: listed without a process. */
+	assert_int_equal(pid_target_init_file(&t, "host1", "qemu-a", path), 0);
+	assert_int_equal(t.pid, 0);
+	assert_string_equal(t.state, "no-process");
+	assert_string_equal(t.uuid, uuid);
+	assert_int_equal(pid_target_follow(&t, "host1", path), 0);
+
+	snprintf(text, sizeof(text), "%d\n", (int)first);
+	write_pid_file(path, text);
+	assert_int_equal(pid_target_follow(&t, "host1", path), 1);
+	assert_int_equal(t.pid, first);
+	assert_string_equal(t.state, "running");
+	assert_int_equal(pid_target_follow(&t, "host1", path), 0);
+
+	/* The process ends: the file goes stale. */
+	end_child(first);
+	assert_int_equal(pid_target_follow(&t, "host1", path), 1);
+	assert_int_equal(t.pid, 0);
+	assert_string_equal(t.state, "no-process");
+	assert_string_equal(t.name, "qemu-a");
+	assert_string_equal(t.uuid, uuid);
+
+	/* Restarted: same NAME and UUID, new pid. */
+	snprintf(text, sizeof(text), "%d\n", (int)second);
+	write_pid_file(path, text);
+	assert_int_equal(pid_target_follow(&t, "host1", path), 1);
+	assert_int_equal(t.pid, second);
+	assert_string_equal(t.name, "qemu-a");
+	assert_string_equal(t.uuid, uuid);
+	assert_int_equal(t.source, VM_SOURCE_PID);
+
+	assert_int_equal(pid_target_init_file(&t, "host1", "qemu-a", "relative.pid"), -EINVAL);
+	end_child(second);
+	unlink(path);
+	rmdir(dir);
 }
 
 /* ---- libvirt_list_domains ----------------------------------------------- */
@@ -649,6 +752,8 @@ int main(void)
 		cmocka_unit_test(test_discovery_test_driver),
 		cmocka_unit_test(test_discovery_stop_is_prompt),
 		cmocka_unit_test(test_domain_cgroup_from_thread_cgroup),
+		cmocka_unit_test(test_pid_file_read),
+		cmocka_unit_test(test_pid_target_follows_its_pid_file),
 		cmocka_unit_test(test_domain_xml_nics),
 		cmocka_unit_test(test_discovery_without_libvirt),
 		cmocka_unit_test(test_discovery_bad_uri),

@@ -107,12 +107,60 @@ static void test_idle_reason_reports_zero(void **state)
 	assert_true(exits(f->vm, mark, NULL) == 0);
 }
 
+/* A reason missing from one reading is not a drop to zero: when it comes
+ * back its whole history is not counted again. */
+static void test_missing_reason_is_not_a_reset(void **state)
+{
+	struct fixture *f = *state;
+	struct kvm_exit_reading both[] = {
+		{ .vm_slot = 0, .isa = KVM_EXIT_ISA_VMX, .exit_reason = 30, .count = 100 },
+		{ .vm_slot = 0, .isa = KVM_EXIT_ISA_VMX, .exit_reason = 12, .count = 10 },
+	};
+	struct kvm_exit_reading io_only = { .vm_slot = 0, .isa = KVM_EXIT_ISA_VMX, .exit_reason = 30, .count = 105 };
+	struct kvm_exit_reading back[] = {
+		{ .vm_slot = 0, .isa = KVM_EXIT_ISA_VMX, .exit_reason = 30, .count = 105 },
+		{ .vm_slot = 0, .isa = KVM_EXIT_ISA_VMX, .exit_reason = 12, .count = 13 },
+	};
+	size_t mark;
+
+	assert_int_equal(exit_counts_emit(&f->counts, both, 2, 0, f->vm), 0);
+	mark = f->vm->n_samples;
+	assert_int_equal(exit_counts_emit(&f->counts, &io_only, 1, 0, f->vm), 0);
+	assert_true(exits(f->vm, mark, "hlt") == 0);
+	assert_true(exits(f->vm, mark, NULL) == 5);
+	mark = f->vm->n_samples;
+	assert_int_equal(exit_counts_emit(&f->counts, back, 2, 0, f->vm), 0);
+	assert_true(exits(f->vm, mark, "hlt") == 3);
+	assert_true(exits(f->vm, mark, NULL) == 3);
+	assert_false(f->vm->counters_reset);
+}
+
+/* A count below the last one: its kernel entry started again from zero, so
+ * it adds what it counted since, and the batch says so. */
+static void test_count_going_back_is_a_reset(void **state)
+{
+	struct fixture *f = *state;
+	struct kvm_exit_reading before = { .vm_slot = 0, .isa = KVM_EXIT_ISA_VMX, .exit_reason = 30, .count = 5000 };
+	struct kvm_exit_reading after = { .vm_slot = 0, .isa = KVM_EXIT_ISA_VMX, .exit_reason = 30, .count = 7 };
+	size_t mark;
+
+	assert_int_equal(exit_counts_emit(&f->counts, &before, 1, 0, f->vm), 0);
+	assert_false(f->vm->counters_reset);
+	mark = f->vm->n_samples;
+	assert_int_equal(exit_counts_emit(&f->counts, &after, 1, 0, f->vm), 0);
+	assert_true(exits(f->vm, mark, "io_instruction") == 7);
+	assert_true(exits(f->vm, mark, NULL) == 7);
+	assert_true(f->vm->counters_reset);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_no_exits_no_samples, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deltas_per_reason_and_total, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_reason_reports_zero, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_reason_is_not_a_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_count_going_back_is_a_reset, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

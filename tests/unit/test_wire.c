@@ -65,6 +65,55 @@ static void test_roundtrip_keeps_every_field(void **state)
 	batch_free(b);
 }
 
+/* counters_reset travels, is accepted by validation (also on a VM without
+ * samples), and the --stdout table shows it on the VM's lines only. */
+static void test_counters_reset_is_carried_and_accepted(void **state)
+{
+	(void)state;
+	char err[256];
+	Vigil__Error__Code code;
+	Vigil__Batch *b = sample_batch();
+	struct vm_target quiet = { .name = "idle-2", .uuid = "6c3a9b52-1f4e-4d1a-9a0e-2b7c8d9e0f12",
+				   .state = "no-process", .source = VM_SOURCE_LIBVIRT };
+	Vigil__VmSamples *empty = batch_add_vm(b, &quiet, 0);
+	assert_non_null(empty);
+	b->vms[0]->counters_reset = 1;
+	empty->counters_reset = 1;
+	Vigil__Envelope *env = roundtrip(b, &code, err, sizeof(err));
+	assert_non_null(env);
+	assert_true(env->batch->vms[0]->counters_reset);
+	assert_true(env->batch->vms[1]->counters_reset);
+	wire_free(env);
+
+	b->vms[1]->counters_reset = 0;
+	env = roundtrip(b, &code, err, sizeof(err));
+	assert_non_null(env);
+	assert_true(env->batch->vms[0]->counters_reset);
+	assert_false(env->batch->vms[1]->counters_reset);
+	wire_free(env);
+
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	assert_non_null(f);
+	batch_print(f, b);
+	fclose(f);
+	/* Header, two samples of web-1, one line for idle-2. */
+	char *line = strtok(text, "\n");
+	assert_non_null(strstr(line, "RESET"));
+	for (int i = 0; i < 2; i++) {
+		line = strtok(NULL, "\n");
+		assert_non_null(line);
+		assert_int_equal(strncmp(line, "web-1 ", 6), 0);
+		assert_string_equal(line + strlen(line) - 4, " yes");
+	}
+	line = strtok(NULL, "\n");
+	assert_int_equal(strncmp(line, "idle-2 ", 7), 0);
+	assert_string_equal(line + strlen(line) - 2, " -");
+	free(text);
+	batch_free(b);
+}
+
 static void test_garbage_is_rejected(void **state)
 {
 	(void)state;
@@ -216,6 +265,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_keeps_every_field),
+		cmocka_unit_test(test_counters_reset_is_carried_and_accepted),
 		cmocka_unit_test(test_garbage_is_rejected),
 		cmocka_unit_test(test_truncated_message_is_rejected),
 		cmocka_unit_test(test_wrong_version_is_rejected),
