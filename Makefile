@@ -33,6 +33,8 @@ BPF_SKEL  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRC))
 
 GEN_SRC   := $(BUILD)/gen/vigil.pb-c.c $(BUILD)/gen/migrations.c $(BUILD)/gen/catalogue.c
 MIGRATIONS := $(sort $(wildcard schema/[0-9][0-9][0-9]_*.sql))
+# The default SLA network, embedded like the migrations.
+GEN_SRC   += $(BUILD)/gen/sla_default_net.c
 
 COMMON_SRC    := $(wildcard common/*.c)
 PROBE_LIB_SRC := $(filter-out userspace/main.c,$(wildcard userspace/*.c))
@@ -82,6 +84,11 @@ $(BUILD)/gen/catalogue.c: schema/metrics.tsv scripts/embed-catalogue.sh
 	@mkdir -p $(BUILD)/gen
 	@echo '  EMBED   $@'
 	$(Q)bash scripts/embed-catalogue.sh $< > $@
+
+$(BUILD)/gen/sla_default_net.c: schema/sla/default.net scripts/embed-sla-net.sh
+	@mkdir -p $(BUILD)/gen
+	@echo '  EMBED   $@'
+	$(Q)bash scripts/embed-sla-net.sh $< > $@
 
 # --- kernel programs --------------------------------------------------------
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/vmlinux.h
