@@ -562,6 +562,13 @@ int bn_load_file(struct bn *net, const char *path, char *err, size_t errlen)
 	return rc;
 }
 
+int bn_load_model(struct bn *net, const char *path, char *err, size_t errlen)
+{
+	if (!path || !path[0])
+		return bn_parse(net, bn_default_text, BN_DEFAULT_ORIGIN, err, errlen);
+	return bn_load_file(net, path, err, errlen);
+}
+
 void bn_free(struct bn *net)
 {
 	for (int i = 0; i < net->n_nodes; i++) {

@@ -69,5 +69,9 @@ int bn_posterior(const struct bn *net, const int *evidence, int query, double *p
 
 /* The embedded default network (schema/sla/default.net). */
 extern const char bn_default_text[];
+#define BN_DEFAULT_ORIGIN "built-in default (schema/sla/default.net)"
+
+/* Loads path, or the embedded default when path is NULL or empty. */
+int bn_load_model(struct bn *net, const char *path, char *err, size_t errlen);
 
 #endif
