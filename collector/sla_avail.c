@@ -35,7 +35,8 @@ int sla_availability_compute(const struct sla_span *up, size_t n, int64_t window
 	struct sla_span *sorted = malloc((n ? n : 1) * sizeof(*sorted));
 	if (!sorted)
 		return -1;
-	memcpy(sorted, up, n * sizeof(*sorted));
+	if (n)
+		memcpy(sorted, up, n * sizeof(*sorted));
 	qsort(sorted, n, sizeof(*sorted), span_cmp);
 	size_t cap = 0;
 	/* Walk the window: covered_to is how far the UP intervals reach. */

@@ -557,6 +557,8 @@ int bn_load_file(struct bn *net, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: read error", path);
 		return -1;
 	}
+	if (text)
+		text[len] = '\0';
 	int rc = bn_parse(net, text ? text : "", path, err, errlen);
 	free(text);
 	return rc;
