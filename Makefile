@@ -189,6 +189,18 @@ $(BUILD)/bench/sched_cost: bench/sched_cost.c $(BUILD)/bpf/cpu_sched.skel.h $(BU
 	@echo '  LD      $@'
 	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -Wno-missing-prototypes -o $@ $< $(LDLIBS)
 
+# The SLA check's cost per VM per tick (needs no root); run as part of bench.
+$(BUILD)/bench/sla_eval: bench/sla_eval.c $(REL_COLL) $(REL_COMMON)
+	@mkdir -p $(dir $@)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS)
+
+.PHONY: bench-sla
+bench-sla: deps
+	@$(MAKE) --no-print-directory $(BUILD)/bench/sla_eval
+	@$(BUILD)/bench/sla_eval
+bench: bench-sla
+
 bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/bench/sched_cost
 	@$(BUILD)/bench/sched_cost
