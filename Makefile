@@ -4,7 +4,8 @@
 #   make test       unit tests (ASan/UBSan) and integration tests; needs root
 #   make demo       boot two tiny VMs, run the collector and a probe, show vigilctl status
 #   make guest      build the tiny test guest (Debian kernel + busybox initramfs)
-#   make bench      cost per event of the kernel programs, next to empty programs
+#   make bench      cost per event of the kernel programs, next to empty programs,
+#                   and the SLA check per VM per tick (make bench-sla alone)
 #   make vmlinux    regenerate vmlinux/vmlinux.h from the running kernel's BTF
 #   make clean
 

@@ -49,6 +49,12 @@ printf 'sla = {\n  alert_levle = 0.5;\n};\n' > "$WORK/bad.conf"
 check "an unknown sla setting exits 2" [ $? = 2 ]
 check "the config error names file and line" grep -q "bad.conf: line 2: unknown setting 'alert_levle' in sla" "$WORK/bad.err"
 
+# The commented sla block of the reference config, uncommented, is valid.
+{ sed -n '/^# sla = {/,/^# };/p' "$ROOT/collector/vigil-collector.conf" | sed 's/^# \{0,1\}//'
+  echo "db = \"$WORK/ref.db\"; listen = \"ipc://$WORK/ref.sock\";"; } > "$WORK/ref.conf"
+timeout 2 "$BIN/vigil-collector" --config "$WORK/ref.conf" > "$WORK/ref.log" 2>&1
+check "the reference config's sla block is accepted" grep -q "SLA checks on: .* 7 thresholds" "$WORK/ref.log"
+
 "$TBIN/burn" --duty 100 --seconds 120 > /dev/null &
 HOT=$!; started $HOT
 "$TBIN/burn" --duty 3 --seconds 120 > /dev/null &
