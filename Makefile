@@ -4,7 +4,8 @@
 #   make test       unit tests (ASan/UBSan) and integration tests; needs root
 #   make demo       boot two tiny VMs, run the collector and a probe, show vigilctl status
 #   make guest      build the tiny test guest (Debian kernel + busybox initramfs)
-#   make bench      cost per event of the kernel programs, next to empty programs
+#   make bench      cost per event of the kernel programs, next to empty programs,
+#                   and the SLA check per VM per tick (make bench-sla alone)
 #   make vmlinux    regenerate vmlinux/vmlinux.h from the running kernel's BTF
 #   make clean
 
@@ -22,7 +23,7 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -MMD -MP \
             -I$(BUILD)/gen -I$(BUILD)/bpf -Icommon -Ibpf -Iuserspace -Icollector -Icli \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -lpthread -lm
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -lcsv -lpthread -lm
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Werror -Ivmlinux -Ibpf
@@ -33,6 +34,8 @@ BPF_SKEL  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRC))
 
 GEN_SRC   := $(BUILD)/gen/vigil.pb-c.c $(BUILD)/gen/migrations.c $(BUILD)/gen/catalogue.c
 MIGRATIONS := $(sort $(wildcard schema/[0-9][0-9][0-9]_*.sql))
+# The default SLA network, embedded like the migrations.
+GEN_SRC   += $(BUILD)/gen/sla_default_net.c
 
 COMMON_SRC    := $(wildcard common/*.c)
 PROBE_LIB_SRC := $(filter-out userspace/main.c,$(wildcard userspace/*.c))
@@ -82,6 +85,11 @@ $(BUILD)/gen/catalogue.c: schema/metrics.tsv scripts/embed-catalogue.sh
 	@mkdir -p $(BUILD)/gen
 	@echo '  EMBED   $@'
 	$(Q)bash scripts/embed-catalogue.sh $< > $@
+
+$(BUILD)/gen/sla_default_net.c: schema/sla/default.net scripts/embed-sla-net.sh
+	@mkdir -p $(BUILD)/gen
+	@echo '  EMBED   $@'
+	$(Q)bash scripts/embed-sla-net.sh $< > $@
 
 # --- kernel programs --------------------------------------------------------
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/vmlinux.h
@@ -205,6 +213,18 @@ $(BUILD)/bench/sched_cost: bench/sched_cost.c $(BUILD)/rel/userspace/pid_bitmap.
 $(BUILD)/bench/tc_cost: bench/tc_cost.c $(BUILD)/bpf/net_tc.skel.h $(BUILD)/bench/empty_tc.skel.h
 	@echo '  LD      $@'
 	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -Wno-missing-prototypes -o $@ $(filter %.c %.o,$^) $(LDLIBS)
+
+# The SLA check's cost per VM per tick (needs no root); run as part of bench.
+$(BUILD)/bench/sla_eval: bench/sla_eval.c $(REL_COLL) $(REL_COMMON)
+	@mkdir -p $(dir $@)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS)
+
+.PHONY: bench-sla
+bench-sla: deps
+	@$(MAKE) --no-print-directory $(BUILD)/bench/sla_eval
+	@$(BUILD)/bench/sla_eval
+bench: bench-sla
 
 bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/bench/sched_cost $(BUILD)/bench/tc_cost

@@ -17,6 +17,10 @@ static void usage(FILE *f)
 		"                        core), run-queue wait %%, vCPUs, last seen\n"
 		"  metrics               the metric catalogue: name, unit, layer, kind, tags\n"
 		"                        and meaning of every metric the probe sends\n"
+		"  sla infer|train|explain  the SLA Bayesian network: P(violation) given\n"
+		"                        evidence, learning it, a VM's causes (sla --help)\n"
+		"  alerts                SLA alerts: start, end, peak P(violation), cause\n"
+		"  availability VM       uptime %%, nines, outages, MTBF/MTTR against a target\n"
 		"\n"
 		"Options:\n"
 		"  -c, --collector URL   collector to ask (default %s)\n"
@@ -40,6 +44,16 @@ static enum args_result parse_command(const char *word, struct ctl_args *a, FILE
 	if (strcmp(word, "metrics") == 0) {
 		a->command = CTL_METRICS;
 		return ARGS_RUN;
+	}
+	static const struct {
+		const char *word;
+		enum ctl_command command;
+	} sla_words[] = { { "sla", CTL_SLA }, { "alerts", CTL_ALERTS }, { "availability", CTL_AVAILABILITY } };
+	for (size_t i = 0; i < sizeof(sla_words) / sizeof(sla_words[0]); i++) {
+		if (strcmp(word, sla_words[i].word) == 0) {
+			a->command = sla_words[i].command;
+			return ARGS_RUN;
+		}
 	}
 	fprintf(err, "vigilctl: unknown command '%s'; see vigilctl --help\n", word);
 	return ARGS_USAGE_ERROR;

@@ -6,7 +6,7 @@
 
 #include "cli.h"
 
-enum ctl_command { CTL_STATUS, CTL_METRICS };
+enum ctl_command { CTL_STATUS, CTL_METRICS, CTL_SLA, CTL_ALERTS, CTL_AVAILABILITY };
 
 struct ctl_args {
 	enum ctl_command command;

@@ -8,6 +8,7 @@
 #include "metrics_view.h"
 #include "query.h"
 #include "rpc.h"
+#include "sla_cli.h"
 #include "status_view.h"
 #include "store.h"
 #include "wire.h"
@@ -86,7 +87,10 @@ static int run_metrics(const struct ctl_args *a)
 int main(int argc, char **argv)
 {
 	struct ctl_args args;
-	switch (ctl_args_parse(argc, argv, &args, stdout, stderr)) {
+	/* The SLA commands take arguments of their own after the command word;
+	 * the global options are those before it. */
+	int sla_at = sla_cli_command_index(argc, argv);
+	switch (ctl_args_parse(sla_at ? sla_at + 1 : argc, argv, &args, stdout, stderr)) {
 	case ARGS_EXIT_OK:
 		return 0;
 	case ARGS_USAGE_ERROR:
@@ -99,6 +103,10 @@ int main(int argc, char **argv)
 		return run_status(&args);
 	case CTL_METRICS:
 		return run_metrics(&args);
+	case CTL_SLA:
+	case CTL_ALERTS:
+	case CTL_AVAILABILITY:
+		return sla_cli_run(&args, argc - sla_at, argv + sla_at);
 	}
 	return EXIT_USAGE;
 }

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "log.h"
 #include "server.h"
+#include "sla_live.h"
 #include "store.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -74,6 +75,11 @@ int main(int argc, char **argv)
 		config_destroy(&cfg);
 		return EXIT_USAGE;
 	}
+	struct sla_engine *sla;
+	if (sla_live_setup(&cfg, args.config, &sla) < 0) {
+		config_destroy(&cfg);
+		return EXIT_USAGE;
+	}
 	log_init("vigil-collector", args.log_level);
 	install_signals();
 
@@ -82,11 +88,15 @@ int main(int argc, char **argv)
 		log_warn("cannot create the directory of %s: %s", args.db, strerror(errno));
 	if (store_open(&st, args.db, 0, err, sizeof(err)) < 0) {
 		log_error("%s", err);
+		sla_live_stop(sla);
 		config_destroy(&cfg);
 		return EXIT_RUNTIME;
 	}
 	log_info("database %s ready", args.db);
-	int rc = server_run(st, args.listen, &stop_requested);
+	int rc = sla_live_start(sla, st);
+	if (rc == 0)
+		rc = server_run(st, args.listen, &stop_requested);
+	sla_live_stop(sla);
 	store_close(st);
 	config_destroy(&cfg);
 	log_info("stopped");

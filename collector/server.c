@@ -9,6 +9,8 @@
 #include "clock.h"
 #include "log.h"
 #include "query.h"
+#include "sla_live.h"
+#include "sla_query.h"
 #include "wire.h"
 
 /* Long enough to notice a stop request promptly. */
@@ -33,6 +35,8 @@ static int handle_batch(struct store *st, const Vigil__Batch *b, uint8_t **reply
 		log_error("storing batch: %s", err);
 		return reply_error(VIGIL__ERROR__CODE__STORAGE, err, reply, reply_len);
 	}
+	if (res == STORE_STORED)
+		sla_live_on_batch(st, b);
 	if (res == STORE_DUPLICATE)
 		log_info("host %s seq %llu: repeated batch acknowledged, not stored again", b->host,
 			 (unsigned long long)b->seq);
@@ -78,6 +82,11 @@ int server_handle(struct store *st, const uint8_t *req, size_t len, uint8_t **re
 		break;
 	case VIGIL__ENVELOPE__BODY_STATUS_QUERY:
 		rc = handle_status(st, reply, reply_len);
+		break;
+	case VIGIL__ENVELOPE__BODY_SLA_EXPLAIN_QUERY:
+	case VIGIL__ENVELOPE__BODY_ALERTS_QUERY:
+	case VIGIL__ENVELOPE__BODY_AVAILABILITY_QUERY:
+		rc = sla_server_handle(st, env, reply, reply_len);
 		break;
 	default:
 		snprintf(err, sizeof(err), "message kind %d is not a request the collector serves", env->body_case);
@@ -135,8 +144,11 @@ int server_run(struct store *st, const char *url, volatile sig_atomic_t *stop)
 	if (open_listener(&sock, url) < 0)
 		return -1;
 	log_info("listening on %s", url);
-	while (!*stop)
+	while (!*stop) {
 		serve_one(sock, st);
+		/* A host that went silent sends nothing to react to. */
+		sla_live_tick(st);
+	}
 	nng_close(sock);
 	return 0;
 }

@@ -8,7 +8,7 @@ PACKAGES=(
   libbpf-dev bpftool libelf-dev zlib1g-dev
   libnng-dev libsqlite3-dev sqlite3
   libprotobuf-c-dev protobuf-c-compiler
-  libjson-c-dev libconfig-dev libvirt-dev libvirt-clients libxml2-dev
+  libjson-c-dev libconfig-dev libvirt-dev libvirt-clients libxml2-dev libcsv-dev
   libcmocka-dev libclang-rt-14-dev liburing-dev
   procps iproute2
   libvirt-daemon-system qemu-system-x86 qemu-utils busybox-static cpio

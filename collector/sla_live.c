@@ -1,0 +1,864 @@
+#include "sla_live.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+#include "sla_hook.h"
+#include "wire.h"
+
+/* The tick's own period: silence is judged in whole intervals anyway. */
+#define SLA_TICK_PERIOD_MS 1000
+/* Used for a VM known only from an open alert until its next batch. */
+#define SLA_FALLBACK_INTERVAL_MS 10000
+
+struct sla_alert_state {
+	int open;
+	int64_t id;
+	int64_t t_start_ms;
+	double peak;
+	char cause_node[BN_NAME_MAX];
+	char cause_state[BN_NAME_MAX];
+	double cause_p;
+	char cause[640];
+	char evidence[512];
+};
+
+struct sla_vm_driver {
+	signed char rule;
+	double value, threshold;
+	char tags[64];
+};
+
+struct sla_vm {
+	char uuid[40];
+	char name[WIRE_MAX_VM_NAME + 1];
+	char host[WIRE_MAX_HOST + 1];
+	const struct sla_ruleset *rules;
+	struct sla_ruleset *own_rules; /* when the VM has overrides of its own */
+	signed char level[SLA_MAX_RULES];
+	int evidence[BN_MAX_NODES];
+	struct sla_vm_driver drv[BN_MAX_NODES];
+	double p;
+	int evaluated;
+	int64_t last_t_end_ms;     /* end of the last evaluated interval */
+	int64_t last_seen_wall_ms; /* collector clock when a batch last listed it */
+	uint32_t interval_ms;
+	int stale;                 /* HOST DOWN set by the tick */
+	char host_reason[320];      /* why HOST is DOWN */
+	int above, below;          /* consecutive evaluations past the levels */
+	int64_t run_start_ms, clear_start_ms;
+	struct sla_alert_state alert;
+};
+
+enum { Q_ALERT_INSERT, Q_ALERT_PEAK, Q_ALERT_CLOSE, Q_COUNT };
+
+static const char *const alert_sql[Q_COUNT] = {
+	[Q_ALERT_INSERT] = "INSERT INTO sla_alerts (host, vm, vm_uuid, t_start, peak, cause_node, cause_state, "
+			   "cause_p, cause, evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[Q_ALERT_PEAK] = "UPDATE sla_alerts SET peak = ?2, cause_node = ?3, cause_state = ?4, cause_p = ?5, "
+			 "cause = ?6, evidence = ?7 WHERE id = ?1",
+	[Q_ALERT_CLOSE] = "UPDATE sla_alerts SET t_end = max(t_start, ?2) WHERE id = ?1",
+};
+
+struct sla_engine {
+	struct sla_config cfg;
+	struct sla_model model;
+	struct sla_ruleset global;
+	struct sla_ruleset *host_rules; /* one per cfg.hosts entry */
+	char metric_name[BN_MAX_NODES][BN_NAME_MAX + 8];
+	struct sla_vm **slot;
+	size_t cap, count;
+	struct sla_hooks hooks;
+	int64_t last_tick_ms;
+	sqlite3 *db;
+	sqlite3_stmt *q[Q_COUNT];
+};
+
+/* ---- the VM table: open addressing on the UUID ---------------------------- */
+
+static size_t uuid_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return (size_t)h;
+}
+
+static struct sla_vm **vm_slot(const struct sla_engine *e, const char *uuid)
+{
+	size_t i = uuid_hash(uuid) & (e->cap - 1);
+	while (e->slot[i] && strcmp(e->slot[i]->uuid, uuid) != 0)
+		i = (i + 1) & (e->cap - 1);
+	return &e->slot[i];
+}
+
+static int table_grow(struct sla_engine *e)
+{
+	size_t old_cap = e->cap;
+	struct sla_vm **old = e->slot;
+	e->cap = old_cap ? old_cap * 2 : 64;
+	e->slot = calloc(e->cap, sizeof(*e->slot));
+	if (!e->slot) {
+		e->slot = old;
+		e->cap = old_cap;
+		return -1;
+	}
+	for (size_t i = 0; i < old_cap; i++)
+		if (old[i])
+			*vm_slot(e, old[i]->uuid) = old[i];
+	free(old);
+	return 0;
+}
+
+static void vm_free(struct sla_vm *v)
+{
+	if (v)
+		free(v->own_rules);
+	free(v);
+}
+
+/* Removes v; the entries after it in its probe run are put back so
+ * lookups still find them. */
+static void table_remove(struct sla_engine *e, struct sla_vm *v)
+{
+	struct sla_vm **at = vm_slot(e, v->uuid);
+	size_t i = (size_t)(at - e->slot);
+	e->slot[i] = NULL;
+	e->count--;
+	for (size_t j = (i + 1) & (e->cap - 1); e->slot[j]; j = (j + 1) & (e->cap - 1)) {
+		struct sla_vm *moved = e->slot[j];
+		e->slot[j] = NULL;
+		*vm_slot(e, moved->uuid) = moved;
+	}
+	vm_free(v);
+}
+
+static const struct sla_ruleset *rules_for(struct sla_engine *e, struct sla_vm *v)
+{
+	for (int i = 0; i < e->cfg.n_vms; i++) {
+		if (strcmp(e->cfg.vms[i].name, v->name) != 0 && strcmp(e->cfg.vms[i].name, v->uuid) != 0)
+			continue;
+		struct sla_rule rules[SLA_MAX_RULES];
+		char err[300];
+		int n = sla_config_rules_for(&e->cfg, v->host, v->name, v->uuid, rules);
+		v->own_rules = malloc(sizeof(*v->own_rules));
+		if (v->own_rules && sla_ruleset_compile(v->own_rules, &e->model, rules, n, err, sizeof(err)) == 0)
+			return v->own_rules;
+		/* Checked at start-up, so only memory can fail here. */
+		log_error("vm %s: its own thresholds cannot be used (%s); the host's apply",
+			  v->name, v->own_rules ? err : "out of memory");
+		free(v->own_rules);
+		v->own_rules = NULL;
+		break;
+	}
+	for (int i = 0; i < e->cfg.n_hosts; i++)
+		if (strcmp(e->cfg.hosts[i].name, v->host) == 0)
+			return &e->host_rules[i];
+	return &e->global;
+}
+
+static struct sla_vm *vm_get(struct sla_engine *e, const char *uuid, const char *name, const char *host)
+{
+	if ((e->count + 1) * 2 > e->cap && table_grow(e) < 0)
+		return NULL;
+	struct sla_vm **at = vm_slot(e, uuid);
+	struct sla_vm *v = *at;
+	if (v) {
+		/* A renamed VM or one that moved host keeps its state; its
+		 * rules follow its new name and host. */
+		if (strcmp(v->name, name) != 0 || strcmp(v->host, host) != 0) {
+			snprintf(v->name, sizeof(v->name), "%s", name);
+			snprintf(v->host, sizeof(v->host), "%s", host);
+			free(v->own_rules);
+			v->own_rules = NULL;
+			v->rules = rules_for(e, v);
+		}
+		return v;
+	}
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return NULL;
+	snprintf(v->uuid, sizeof(v->uuid), "%s", uuid);
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	snprintf(v->host, sizeof(v->host), "%s", host);
+	memset(v->level, -1, sizeof(v->level));
+	for (int i = 0; i < BN_MAX_NODES; i++) {
+		v->evidence[i] = -1;
+		v->drv[i].rule = -1;
+	}
+	v->rules = rules_for(e, v);
+	*at = v;
+	e->count++;
+	return v;
+}
+
+/* ---- set-up ------------------------------------------------------------------ */
+
+static int compile_all(struct sla_engine *e, char *err, size_t errlen)
+{
+	struct sla_rule rules[SLA_MAX_RULES];
+	char why[300];
+	int n = sla_config_rules_for(&e->cfg, "", "", "", rules);
+	if (sla_ruleset_compile(&e->global, &e->model, rules, n, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "sla.thresholds: %s", why);
+		return -1;
+	}
+	e->host_rules = calloc((size_t)(e->cfg.n_hosts ? e->cfg.n_hosts : 1), sizeof(*e->host_rules));
+	if (!e->host_rules) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < e->cfg.n_hosts; i++) {
+		n = sla_config_rules_for(&e->cfg, e->cfg.hosts[i].name, "", "", rules);
+		if (sla_ruleset_compile(&e->host_rules[i], &e->model, rules, n, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "sla.hosts (%s): %s", e->cfg.hosts[i].name, why);
+			return -1;
+		}
+	}
+	/* VM overrides are compiled when the VM appears; check them now so a
+	 * mistake is a start-up error, not a log line later. */
+	for (int i = 0; i < e->cfg.n_vms; i++) {
+		struct sla_ruleset check;
+		n = sla_config_rules_for(&e->cfg, "", e->cfg.vms[i].name, e->cfg.vms[i].name, rules);
+		if (sla_ruleset_compile(&check, &e->model, rules, n, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "sla.vms (%s): %s", e->cfg.vms[i].name, why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void metric_names(struct sla_engine *e)
+{
+	for (int i = 0; i < e->model.net.n_nodes; i++) {
+		char *out = e->metric_name[i];
+		size_t k = (size_t)snprintf(out, sizeof(e->metric_name[i]), "sla.");
+		for (const char *s = e->model.net.node[i].name; *s && k + 1 < sizeof(e->metric_name[i]); s++)
+			out[k++] = (char)tolower((unsigned char)*s);
+		out[k] = '\0';
+	}
+}
+
+int sla_engine_new(struct sla_config *cfg, struct sla_engine **out, char *err, size_t errlen)
+{
+	struct sla_engine *e = calloc(1, sizeof(*e));
+	if (!e) {
+		snprintf(err, errlen, "out of memory");
+		sla_config_free(cfg);
+		return -1;
+	}
+	e->cfg = *cfg;
+	memset(cfg, 0, sizeof(*cfg));
+	struct bn net;
+	const char *origin = e->cfg.model[0] ? e->cfg.model : BN_DEFAULT_ORIGIN;
+	if (bn_load_model(&net, e->cfg.model, err, errlen) < 0)
+		goto fail;
+	if (sla_model_init(&e->model, &net, origin, &e->cfg, err, errlen) < 0) {
+		bn_free(&net);
+		goto fail;
+	}
+	if (compile_all(e, err, errlen) < 0)
+		goto fail;
+	metric_names(e);
+	sla_hooks_init(&e->hooks, e->cfg.hook, e->cfg.hook_timeout_s * 1000);
+	*out = e;
+	return 0;
+fail:
+	sla_engine_free(e);
+	return -1;
+}
+
+void sla_engine_free(struct sla_engine *e)
+{
+	if (!e)
+		return;
+	for (size_t i = 0; i < e->cap; i++)
+		vm_free(e->slot[i]);
+	free(e->slot);
+	for (int i = 0; i < Q_COUNT; i++)
+		sqlite3_finalize(e->q[i]);
+	free(e->host_rules);
+	sla_model_free(&e->model);
+	sla_config_free(&e->cfg);
+	free(e);
+}
+
+const struct sla_model *sla_engine_model(const struct sla_engine *e)
+{
+	return &e->model;
+}
+
+const struct sla_config *sla_engine_config(const struct sla_engine *e)
+{
+	return &e->cfg;
+}
+
+/* Records the network in sla_models when it differs from the last one, so
+ * vigilctl --db explains with what the collector used. */
+static int record_model(struct sla_engine *e, int64_t now_ms, char *err, size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	if (!mem || bn_write(&e->model.net, mem, NULL) < 0) {
+		if (mem)
+			fclose(mem);
+		free(text);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	fclose(mem);
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(e->db,
+				    "INSERT INTO sla_models (loaded_at, origin, target, violated, host_node, text) "
+				    "SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM (SELECT * FROM "
+				    "sla_models ORDER BY id DESC LIMIT 1) WHERE text = ?6 AND target = ?3 AND "
+				    "violated = ?4 AND host_node = ?5)",
+				    -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, now_ms);
+		sqlite3_bind_text(st, 2, e->model.origin, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, e->cfg.target, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, e->cfg.violated, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, e->cfg.host_node, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, text, (int)len, SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+	}
+	if (rc != SQLITE_OK)
+		snprintf(err, errlen, "recording the SLA model: %s", sqlite3_errmsg(e->db));
+	sqlite3_finalize(st);
+	free(text);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+static const char *column_text(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	return t ? (const char *)t : "";
+}
+
+/* Open alerts survive a collector restart: they are picked up again and
+ * close by the usual rule. */
+static int reload_open_alerts(struct sla_engine *e, int64_t now_ms, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(e->db,
+			       "SELECT id, host, vm, vm_uuid, t_start, peak, cause_node, cause_state, cause_p, cause, "
+			       "evidence FROM sla_alerts WHERE t_end IS NULL",
+			       -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "reading open alerts: %s", sqlite3_errmsg(e->db));
+		return -1;
+	}
+	int n = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct sla_vm *v = vm_get(e, column_text(st, 3), column_text(st, 2), column_text(st, 1));
+		if (!v)
+			break;
+		struct sla_alert_state *a = &v->alert;
+		a->open = 1;
+		a->id = sqlite3_column_int64(st, 0);
+		a->t_start_ms = sqlite3_column_int64(st, 4);
+		a->peak = sqlite3_column_double(st, 5);
+		snprintf(a->cause_node, sizeof(a->cause_node), "%s", column_text(st, 6));
+		snprintf(a->cause_state, sizeof(a->cause_state), "%s", column_text(st, 7));
+		a->cause_p = sqlite3_column_double(st, 8);
+		snprintf(a->cause, sizeof(a->cause), "%s", column_text(st, 9));
+		snprintf(a->evidence, sizeof(a->evidence), "%s", column_text(st, 10));
+		v->last_seen_wall_ms = now_ms;
+		v->interval_ms = SLA_FALLBACK_INTERVAL_MS;
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (n)
+		log_info("%d open SLA alerts picked up again", n);
+	return 0;
+}
+
+int sla_engine_attach(struct sla_engine *e, struct store *st, int64_t now_ms, char *err, size_t errlen)
+{
+	e->db = store_db(st);
+	for (int i = 0; i < Q_COUNT; i++) {
+		if (sqlite3_prepare_v3(e->db, alert_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &e->q[i], NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "preparing the alert statements: %s", sqlite3_errmsg(e->db));
+			return -1;
+		}
+	}
+	if (record_model(e, now_ms, err, errlen) < 0 || reload_open_alerts(e, now_ms, err, errlen) < 0)
+		return -1;
+	log_info("SLA checks on: model %s, %d thresholds, alert at P(%s=%s) >= %.2f for %d evaluations%s%s",
+		 e->model.origin, e->global.n, e->cfg.target, e->cfg.violated, e->cfg.alert_level, e->cfg.alert_after,
+		 e->hooks.command ? ", action hook " : "", e->hooks.command ? e->hooks.command : "");
+	return 0;
+}
+
+/* ---- storing what an evaluation found ----------------------------------------- */
+
+/* sla.<node> for every observed evidence node and sla.p_violation, as one
+ * interval [t_start, t_end]. */
+static void store_evaluation(struct sla_engine *e, struct store *st, const struct sla_vm *v, int64_t t_start,
+			     int64_t t_end, uint32_t interval_ms)
+{
+	Vigil__Sample samples[BN_MAX_NODES + 1];
+	Vigil__Sample *ptrs[BN_MAX_NODES + 1];
+	size_t n = 0;
+	for (int i = 0; i < e->model.net.n_nodes; i++) {
+		if (i == e->model.target || v->evidence[i] < 0)
+			continue;
+		vigil__sample__init(&samples[n]);
+		samples[n].metric = e->metric_name[i];
+		samples[n].value = v->evidence[i];
+		ptrs[n] = &samples[n];
+		n++;
+	}
+	vigil__sample__init(&samples[n]);
+	samples[n].metric = "sla.p_violation";
+	samples[n].value = v->p;
+	ptrs[n] = &samples[n];
+	n++;
+	char err[512];
+	if (store_derived(st, v->uuid, t_start, t_end, interval_ms, ptrs, n, err, sizeof(err)) < 0)
+		log_error("SLA evaluation of vm %s not stored: %s", v->name, err);
+}
+
+/* ---- alerts -------------------------------------------------------------------- */
+
+static void describe_evidence(const struct sla_engine *e, const struct sla_vm *v, char *out, size_t len)
+{
+	size_t used = 0;
+	out[0] = '\0';
+	for (int i = 0; i < e->model.net.n_nodes && used < len; i++) {
+		if (i == e->model.target)
+			continue;
+		const struct bn_node *n = &e->model.net.node[i];
+		used += (size_t)snprintf(out + used, len - used, "%s%s=%s", used ? " " : "", n->name,
+					 v->evidence[i] >= 0 ? n->states[v->evidence[i]] : "?");
+	}
+}
+
+/* "PROCESSING=CRITICAL: cpu.wait_pct 31.2 >= 25; P(violation) 0.21 if OK" */
+static void describe_cause(const struct sla_engine *e, const struct sla_vm *v, const struct sla_cause *c, char *out,
+			   size_t len)
+{
+	const struct bn_node *n = &e->model.net.node[c->node];
+	const struct sla_vm_driver *d = &v->drv[c->node];
+	char detail[400] = "";
+	if (c->node == e->model.host_node && v->host_reason[0]) {
+		snprintf(detail, sizeof(detail), ": %s", v->host_reason);
+	} else if (d->rule >= 0 && v->rules && d->rule < v->rules->n) {
+		const struct sla_rule *r = &v->rules->rule[(int)d->rule];
+		snprintf(detail, sizeof(detail), ": %s%s%s%s %.4g %s %.4g", r->metric, d->tags[0] ? "{" : "", d->tags,
+			 d->tags[0] ? "}" : "", d->value, r->critical < r->warning ? "<=" : ">=", d->threshold);
+	}
+	snprintf(out, len, "%s=%s%s; P(violation) %.2f if %s", n->name, n->states[c->state], detail, c->p_if_healthy,
+		 n->states[0]);
+}
+
+/* The cause of the current evaluation, into the alert state. */
+static void set_cause(struct sla_engine *e, struct sla_vm *v)
+{
+	struct sla_cause causes[BN_MAX_NODES];
+	struct sla_alert_state *a = &v->alert;
+	int n = sla_rank_causes(&e->model, v->evidence, causes);
+	describe_evidence(e, v, a->evidence, sizeof(a->evidence));
+	if (n == 0) {
+		a->cause_node[0] = a->cause_state[0] = '\0';
+		a->cause_p = v->p;
+		snprintf(a->cause, sizeof(a->cause), "no evidence is away from its healthiest state; "
+			 "P(violation) comes from the unobserved nodes and the model's tables");
+		return;
+	}
+	const struct bn_node *node = &e->model.net.node[causes[0].node];
+	snprintf(a->cause_node, sizeof(a->cause_node), "%s", node->name);
+	snprintf(a->cause_state, sizeof(a->cause_state), "%s", node->states[causes[0].state]);
+	a->cause_p = causes[0].p_if_healthy;
+	describe_cause(e, v, &causes[0], a->cause, sizeof(a->cause));
+}
+
+static void run_hook(struct sla_engine *e, const struct sla_vm *v, const char *event, int64_t t_end)
+{
+	if (!e->hooks.command)
+		return;
+	const struct sla_alert_state *a = &v->alert;
+	char vars[12][700];
+	char *env[13];
+	int n = 0;
+	snprintf(vars[n++], sizeof(vars[0]), "VIGIL_EVENT=%s", event);
+	snprintf(vars[n++], sizeof(vars[0]), "VIGIL_ALERT_ID=%" PRId64, a->id);
+	snprintf(vars[n++], sizeof(vars[0]), "VIGIL_HOST=%s", v->host);
+	snprintf(vars[n++], sizeof(vars[0]), "VIGIL_VM=%s", v->name);
+	snprintf(vars[n++], sizeof(vars[0]), "VIGIL_VM_UUID=%s", v->uuid);
+	snprintf(vars[n++], sizeof(vars[0]), "VIGIL_P_VIOLATION=%.4f", v->p);
+	snprintf(vars[n++], sizeof(vars[0]), "VIGIL_PEAK=%.4f", a->peak);
+	snprintf(vars[n++], sizeof(vars[0]), "VIGIL_CAUSE=%s%s%s", a->cause_node, a->cause_node[0] ? "=" : "",
+		 a->cause_state);
+	snprintf(vars[n++], sizeof(vars[0]), "VIGIL_CAUSE_TEXT=%s", a->cause);
+	snprintf(vars[n++], sizeof(vars[0]), "VIGIL_STARTED_MS=%" PRId64, a->t_start_ms);
+	snprintf(vars[n++], sizeof(vars[0]), "VIGIL_ENDED_MS=%" PRId64, t_end);
+	for (int i = 0; i < n; i++)
+		env[i] = vars[i];
+	env[n] = NULL;
+	char what[160];
+	snprintf(what, sizeof(what), "%s alert %" PRId64 " of vm %s", event, a->id, v->name);
+	sla_hook_start(&e->hooks, env, what);
+}
+
+static sqlite3_stmt *query(struct sla_engine *e, int q)
+{
+	sqlite3_reset(e->q[q]);
+	sqlite3_clear_bindings(e->q[q]);
+	return e->q[q];
+}
+
+static void alert_open(struct sla_engine *e, struct sla_vm *v)
+{
+	struct sla_alert_state *a = &v->alert;
+	a->open = 1;
+	a->t_start_ms = v->run_start_ms;
+	a->peak = v->p;
+	a->id = 0;
+	set_cause(e, v);
+	if (e->db) {
+		sqlite3_stmt *st = query(e, Q_ALERT_INSERT);
+		const char *text[] = { v->host, v->name, v->uuid };
+		for (int i = 0; i < 3; i++)
+			sqlite3_bind_text(st, i + 1, text[i], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, a->t_start_ms);
+		sqlite3_bind_double(st, 5, a->peak);
+		sqlite3_bind_text(st, 6, a->cause_node, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, a->cause_state, -1, SQLITE_STATIC);
+		sqlite3_bind_double(st, 8, a->cause_p);
+		sqlite3_bind_text(st, 9, a->cause, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 10, a->evidence, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_DONE)
+			a->id = sqlite3_last_insert_rowid(e->db);
+		else
+			log_error("alert of vm %s not stored: %s", v->name, sqlite3_errmsg(e->db));
+	}
+	log_warn("SLA alert %" PRId64 " opened: vm %s on %s, P(violation) %.2f; cause %s", a->id, v->name, v->host,
+		 v->p, a->cause);
+	run_hook(e, v, "open", 0);
+}
+
+static void alert_peak(struct sla_engine *e, struct sla_vm *v)
+{
+	struct sla_alert_state *a = &v->alert;
+	a->peak = v->p;
+	set_cause(e, v);
+	if (!e->db || !a->id)
+		return;
+	sqlite3_stmt *st = query(e, Q_ALERT_PEAK);
+	sqlite3_bind_int64(st, 1, a->id);
+	sqlite3_bind_double(st, 2, a->peak);
+	sqlite3_bind_text(st, 3, a->cause_node, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, a->cause_state, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 5, a->cause_p);
+	sqlite3_bind_text(st, 6, a->cause, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, a->evidence, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		log_error("alert %" PRId64 " not updated: %s", a->id, sqlite3_errmsg(e->db));
+}
+
+static void alert_close(struct sla_engine *e, struct sla_vm *v, int64_t t_end, const char *why)
+{
+	struct sla_alert_state *a = &v->alert;
+	if (e->db && a->id) {
+		sqlite3_stmt *st = query(e, Q_ALERT_CLOSE);
+		sqlite3_bind_int64(st, 1, a->id);
+		sqlite3_bind_int64(st, 2, t_end);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			log_error("alert %" PRId64 " not closed in the database: %s", a->id, sqlite3_errmsg(e->db));
+	}
+	log_info("SLA alert %" PRId64 " closed: vm %s on %s, %s (peak %.2f)", a->id, v->name, v->host, why, a->peak);
+	run_hook(e, v, "close", t_end);
+	a->open = 0;
+	v->above = v->below = 0;
+}
+
+/* The alert rule, once per evaluation of [t_start, t_end]. */
+static void alert_step(struct sla_engine *e, struct sla_vm *v, int64_t t_start)
+{
+	const struct sla_config *c = &e->cfg;
+	if (!v->alert.open) {
+		if (v->p >= c->alert_level) {
+			if (v->above++ == 0)
+				v->run_start_ms = t_start;
+		} else {
+			v->above = 0;
+		}
+		if (v->above >= c->alert_after)
+			alert_open(e, v);
+		return;
+	}
+	if (v->p > v->alert.peak)
+		alert_peak(e, v);
+	if (v->p < c->clear_level) {
+		if (v->below++ == 0)
+			v->clear_start_ms = t_start;
+	} else {
+		v->below = 0;
+	}
+	if (v->below >= c->clear_after) {
+		char why[64];
+		snprintf(why, sizeof(why), "P(violation) %.2f below %.2f", v->p, c->clear_level);
+		alert_close(e, v, v->clear_start_ms, why);
+	}
+}
+
+/* ---- evaluation ------------------------------------------------------------------- */
+
+static void copy_tags(const Vigil__Sample *s, char *out, size_t len)
+{
+	size_t used = 0;
+	out[0] = '\0';
+	for (size_t t = 0; s && t < s->n_tags && used < len; t++)
+		used += (size_t)snprintf(out + used, len - used, "%s%s=%s", t ? "," : "", s->tags[t]->key,
+					 s->tags[t]->value);
+}
+
+static void evaluate(struct sla_engine *e, struct sla_vm *v, const Vigil__VmSamples *vm, uint32_t interval_ms)
+{
+	struct sla_driver drivers[BN_MAX_NODES];
+	for (int i = 0; i < e->model.net.n_nodes; i++)
+		drivers[i].rule = -1;
+	sla_eval_levels(&e->model, v->rules, e->cfg.hysteresis, vm, interval_ms, v->level, v->evidence, drivers);
+	for (int i = 0; i < e->model.net.n_nodes; i++) {
+		v->drv[i].rule = (signed char)drivers[i].rule;
+		if (drivers[i].rule < 0)
+			continue;
+		v->drv[i].value = drivers[i].value;
+		v->drv[i].threshold = drivers[i].threshold;
+		copy_tags(drivers[i].sample, v->drv[i].tags, sizeof(v->drv[i].tags));
+	}
+	if (e->model.host_node >= 0) {
+		int running = strcmp(vm->state, "running") == 0;
+		v->evidence[e->model.host_node] = running ? 0 : 1;
+		if (running)
+			v->host_reason[0] = '\0';
+		else
+			snprintf(v->host_reason, sizeof(v->host_reason), "vm state %s", vm->state);
+	}
+	char err[256];
+	if (sla_p_violation(&e->model, v->evidence, &v->p, err, sizeof(err)) < 0) {
+		log_warn("vm %s: %s; P(violation) left at %.2f", v->name, err, v->p);
+		return;
+	}
+	v->evaluated = 1;
+}
+
+/* Evaluation tick: a VM is evaluated on every batch unless sla.tick asks
+ * for less often. */
+static int due(const struct sla_engine *e, const struct sla_vm *v, const Vigil__Batch *b)
+{
+	return e->cfg.tick_ms == 0 || !v->evaluated || b->t_end_ms - v->last_t_end_ms >= e->cfg.tick_ms;
+}
+
+void sla_engine_on_batch(struct sla_engine *e, struct store *st, const Vigil__Batch *b, int64_t now_ms)
+{
+	for (size_t i = 0; i < b->n_vms; i++) {
+		const Vigil__VmSamples *vm = b->vms[i];
+		if (strcmp(vm->source, "host") == 0)
+			continue;
+		struct sla_vm *v = vm_get(e, vm->uuid, vm->name, b->host);
+		if (!v) {
+			log_error("vm %s: out of memory for its SLA state", vm->name);
+			continue;
+		}
+		v->last_seen_wall_ms = now_ms;
+		v->interval_ms = b->interval_ms;
+		v->stale = 0;
+		if (!due(e, v, b))
+			continue;
+		/* With a tick longer than the interval, one row spans the tick. */
+		int64_t t_start = b->t_start_ms;
+		uint32_t span = b->interval_ms;
+		if (e->cfg.tick_ms > 0 && v->evaluated && b->t_end_ms - v->last_t_end_ms <= 2LL * e->cfg.tick_ms) {
+			t_start = v->last_t_end_ms;
+			span = (uint32_t)(b->t_end_ms - v->last_t_end_ms);
+		}
+		evaluate(e, v, vm, b->interval_ms);
+		if (st)
+			store_evaluation(e, st, v, t_start, b->t_end_ms, span);
+		v->last_t_end_ms = b->t_end_ms;
+		alert_step(e, v, t_start);
+	}
+}
+
+/* A VM no batch has listed for stale_after intervals: its host is silent
+ * or the VM is gone. Evaluated as HOST DOWN with the other evidence
+ * unknown, once per interval, the row continuing from its last data. */
+static void evaluate_silent(struct sla_engine *e, struct store *st, struct sla_vm *v, int64_t now_ms)
+{
+	if (e->model.host_node < 0)
+		return;
+	int64_t interval = v->interval_ms ? v->interval_ms : SLA_FALLBACK_INTERVAL_MS;
+	if (now_ms - v->last_t_end_ms < interval && v->stale)
+		return;
+	if (!v->stale)
+		log_warn("vm %s on %s: no data for %.0f s; evaluated as %s=%s", v->name, v->host,
+			 (double)(now_ms - v->last_seen_wall_ms) / 1000.0, e->cfg.host_node,
+			 e->model.net.node[e->model.host_node].states[1]);
+	v->stale = 1;
+	for (int i = 0; i < e->model.net.n_nodes; i++) {
+		v->evidence[i] = -1;
+		v->drv[i].rule = -1;
+	}
+	v->evidence[e->model.host_node] = 1;
+	snprintf(v->host_reason, sizeof(v->host_reason), "no data from host %s for %.0f s", v->host,
+		 (double)(now_ms - v->last_seen_wall_ms) / 1000.0);
+	char err[256];
+	if (sla_p_violation(&e->model, v->evidence, &v->p, err, sizeof(err)) < 0) {
+		log_warn("vm %s: %s", v->name, err);
+		return;
+	}
+	int64_t t_start = v->last_t_end_ms ? v->last_t_end_ms : now_ms - interval;
+	if (t_start >= now_ms)
+		return;
+	if (st && e->db)
+		store_evaluation(e, st, v, t_start, now_ms, (uint32_t)interval);
+	v->last_t_end_ms = now_ms;
+	v->evaluated = 1;
+	alert_step(e, v, t_start);
+}
+
+void sla_engine_tick(struct sla_engine *e, struct store *st, int64_t now_ms)
+{
+	sla_hook_reap(&e->hooks, sla_monotonic_ms());
+	if (now_ms - e->last_tick_ms < SLA_TICK_PERIOD_MS)
+		return;
+	e->last_tick_ms = now_ms;
+	for (size_t i = 0; i < e->cap; i++) {
+		struct sla_vm *v = e->slot[i];
+		if (!v)
+			continue;
+		int64_t interval = v->interval_ms ? v->interval_ms : SLA_FALLBACK_INTERVAL_MS;
+		int64_t silent = now_ms - v->last_seen_wall_ms;
+		if (silent > (int64_t)e->cfg.forget_after_s * 1000) {
+			if (v->alert.open)
+				alert_close(e, v, now_ms, "VM forgotten after sla.forget_after without data");
+			log_info("vm %s on %s: no data for %lld s; its SLA state is dropped", v->name, v->host,
+				 (long long)(silent / 1000));
+			table_remove(e, v);
+			i--; /* the slot may hold an entry moved back */
+			continue;
+		}
+		if (silent > e->cfg.stale_intervals * interval)
+			evaluate_silent(e, st, v, now_ms);
+	}
+}
+
+int sla_engine_hooks_running(struct sla_engine *e)
+{
+	return sla_hook_reap(&e->hooks, sla_monotonic_ms());
+}
+
+void sla_engine_stop_hooks(struct sla_engine *e, int grace_ms)
+{
+	sla_hooks_stop(&e->hooks, grace_ms);
+}
+
+int sla_engine_view(const struct sla_engine *e, const char *vm, struct sla_vm_view *out)
+{
+	const struct sla_vm *v = NULL;
+	for (size_t i = 0; i < e->cap && !v; i++)
+		if (e->slot[i] && (strcmp(e->slot[i]->name, vm) == 0 || strcmp(e->slot[i]->uuid, vm) == 0))
+			v = e->slot[i];
+	if (!v || !v->evaluated)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	out->host = v->host;
+	out->name = v->name;
+	out->uuid = v->uuid;
+	out->evidence = v->evidence;
+	out->p_violation = v->p;
+	out->at_ms = v->last_t_end_ms;
+	out->stale = v->stale;
+	out->open_alert_id = v->alert.open ? v->alert.id : 0;
+	for (int i = 0; i < e->model.net.n_nodes; i++) {
+		out->driver[i].rule = v->drv[i].rule;
+		if (v->drv[i].rule < 0)
+			continue;
+		const struct sla_rule *r = &v->rules->rule[(int)v->drv[i].rule];
+		out->driver[i].metric = r->metric;
+		out->driver[i].tags = v->drv[i].tags;
+		out->driver[i].value = v->drv[i].value;
+		out->driver[i].threshold = v->drv[i].threshold;
+	}
+	return 0;
+}
+
+/* ---- the collector's engine ---------------------------------------------------------- */
+
+int sla_live_setup(const config_t *cfg, const char *config_path, struct sla_engine **out)
+{
+	struct sla_config c;
+	char err[600];
+	*out = NULL;
+	if (sla_config_read(cfg, &c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vigil-collector: %s: %s\n", config_path, err);
+		sla_config_free(&c);
+		return -1;
+	}
+	if (!c.enabled) {
+		sla_config_free(&c);
+		return 0;
+	}
+	if (sla_engine_new(&c, out, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vigil-collector: %s: sla: %s\n", config_path, err);
+		return -1;
+	}
+	return 0;
+}
+
+int sla_live_start(struct sla_engine *e, struct store *st)
+{
+	char err[600];
+	if (!e) {
+		log_info("SLA checks are off (sla.enabled = false)");
+		return 0;
+	}
+	if (sla_engine_attach(e, st, clock_realtime_ms(), err, sizeof(err)) < 0) {
+		log_error("SLA checks: %s", err);
+		return -1;
+	}
+	sla_live_install(e);
+	return 0;
+}
+
+void sla_live_stop(struct sla_engine *e)
+{
+	sla_live_install(NULL);
+	if (!e)
+		return;
+	sla_engine_stop_hooks(e, 2000);
+	sla_engine_free(e);
+}
+
+static struct sla_engine *live_engine;
+
+void sla_live_install(struct sla_engine *e)
+{
+	live_engine = e;
+}
+
+struct sla_engine *sla_live_engine(void)
+{
+	return live_engine;
+}
+
+void sla_live_on_batch(struct store *st, const Vigil__Batch *b)
+{
+	if (live_engine)
+		sla_engine_on_batch(live_engine, st, b, clock_realtime_ms());
+}
+
+void sla_live_tick(struct store *st)
+{
+	if (live_engine)
+		sla_engine_tick(live_engine, st, clock_realtime_ms());
+}

@@ -1,0 +1,77 @@
+/* Live SLA evaluation in the collector. After each stored batch, every VM
+ * in it is evaluated: thresholds to evidence, evidence to P(violation),
+ * both stored as interval rows (sla.<node>, sla.p_violation) through
+ * store_derived(); an alert opens after alert_after evaluations at or above
+ * alert_level, closes after clear_after below clear_level, is kept in
+ * sla_alerts, and runs the action hook. A periodic tick marks VMs whose
+ * host went silent as HOST DOWN and reaps hook processes. */
+#ifndef VIGIL_SLA_LIVE_H
+#define VIGIL_SLA_LIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sla_config.h"
+#include "sla_eval.h"
+#include "store.h"
+#include "vigil.pb-c.h"
+
+struct sla_engine;
+
+/* Loads the model and compiles the rules. Takes ownership of cfg's
+ * allocations (sla_config_free is then the engine's). -1 with err on a
+ * configuration that does not fit the model. */
+int sla_engine_new(struct sla_config *cfg, struct sla_engine **out, char *err, size_t errlen);
+void sla_engine_free(struct sla_engine *e);
+
+/* Binds the engine to the store: records the model, reloads open alerts.
+ * 0, or -1 with err. */
+int sla_engine_attach(struct sla_engine *e, struct store *st, int64_t now_ms, char *err, size_t errlen);
+
+/* Evaluates the VMs of a batch just stored. Never fails: problems are
+ * logged, and ingest goes on. */
+void sla_engine_on_batch(struct sla_engine *e, struct store *st, const Vigil__Batch *b, int64_t now_ms);
+
+/* Silent VMs and hook processes; cheap when called often. */
+void sla_engine_tick(struct sla_engine *e, struct store *st, int64_t now_ms);
+
+/* Running hook processes (for tests and shutdown). */
+int sla_engine_hooks_running(struct sla_engine *e);
+void sla_engine_stop_hooks(struct sla_engine *e, int grace_ms);
+
+const struct sla_model *sla_engine_model(const struct sla_engine *e);
+const struct sla_config *sla_engine_config(const struct sla_engine *e);
+
+/* A VM's live state for `vigilctl sla explain`: NULL when unknown. */
+struct sla_vm_view {
+	const char *host, *name, *uuid;
+	const int *evidence; /* per node */
+	double p_violation;
+	int64_t at_ms;
+	int stale;
+	struct {
+		int rule; /* -1: no rule decided */
+		const char *metric;
+		const char *tags;
+		double value, threshold;
+	} driver[BN_MAX_NODES];
+	int64_t open_alert_id; /* 0: none */
+};
+int sla_engine_view(const struct sla_engine *e, const char *vm, struct sla_vm_view *out);
+
+/* vigil-collector's start-up and shutdown. setup reads the "sla" group and
+ * builds the engine (*out stays NULL when sla.enabled is false); -1 after
+ * printing "CONFIG: line N: what" (exit status 2). start attaches it to the
+ * store and installs it; -1 when that fails (logged; exit status 1). */
+int sla_live_setup(const config_t *cfg, const char *config_path, struct sla_engine **out);
+int sla_live_start(struct sla_engine *e, struct store *st);
+void sla_live_stop(struct sla_engine *e);
+
+/* The collector's one engine, reached from the request loop
+ * (collector/server.c); all calls are no-ops before install. */
+void sla_live_install(struct sla_engine *e);
+struct sla_engine *sla_live_engine(void);
+void sla_live_on_batch(struct store *st, const Vigil__Batch *b);
+void sla_live_tick(struct store *st);
+
+#endif
