@@ -17,7 +17,7 @@ BUILD    := build
 WERROR   ?= -Werror
 
 WARNINGS := -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-PKGS     := libbpf sqlite3 libprotobuf-c json-c libvirt libxml-2.0 libconfig
+PKGS     := libbpf sqlite3 libprotobuf-c json-c libvirt libxml-2.0 libconfig libzstd
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -MMD -MP \
             -I$(BUILD)/gen -I$(BUILD)/bpf -Icommon -Ibpf -Iuserspace -Icollector -Icli \
