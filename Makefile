@@ -182,6 +182,12 @@ $(BUILD)/bench/sched_cost: bench/sched_cost.c $(BUILD)/bpf/cpu_sched.skel.h $(BU
 	@echo '  LD      $@'
 	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -Wno-missing-prototypes -o $@ $< $(LDLIBS)
 
+# The interval store's own load generator (bench/store_load.sh).
+$(BUILD)/bench/store_load: bench/store_load.c $(REL_COMMON)
+	@mkdir -p $(dir $@)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS)
+
 bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/bench/sched_cost
 	@$(BUILD)/bench/sched_cost

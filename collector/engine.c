@@ -48,9 +48,15 @@ static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
+/* FNV-1a, then a final mix so the low bits (the table index) depend on
+ * every input bit. */
 static uint64_t hash_str(uint64_t seed, const char *s)
 {
-	return hash_bytes(seed ^ 0xcbf29ce484222325ull, s, strlen(s));
+	uint64_t h = hash_bytes(seed ^ 0xcbf29ce484222325ull, s, strlen(s));
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return h;
 }
 
 static int htab_grow(struct htab *t)
@@ -497,6 +503,50 @@ static void note_cpu(struct engine *e, struct vm_info *v, const struct series_in
 	}
 }
 
+/* Whether sample smp is series s, without building its canonical tags
+ * in the usual cases (no tag, one tag). */
+static int sample_is(const struct series_info *s, const Vigil__Sample *smp)
+{
+	if (strcmp(s->metric->name, smp->metric) != 0)
+		return 0;
+	if (smp->n_tags == 0)
+		return s->tags[0] == '\0';
+	if (smp->n_tags == 1) {
+		size_t kl = strlen(smp->tags[0]->key);
+		return strncmp(s->tags, smp->tags[0]->key, kl) == 0 && s->tags[kl] == '=' &&
+		       strcmp(s->tags + kl + 1, smp->tags[0]->value) == 0;
+	}
+	char tags[WIRE_TAGS_MAX_LEN];
+	return tags_canonical(smp->tags, smp->n_tags, tags, sizeof(tags)) == 0 && strcmp(s->tags, tags) == 0;
+}
+
+static struct series_info *sample_series(struct engine *e, struct vm_info *v, size_t pos, const Vigil__Sample *smp,
+					 const char *vm_name, char *err, size_t errlen)
+{
+	if (pos < v->order_cap && v->order[pos] && sample_is(v->order[pos], smp))
+		return v->order[pos];
+	char tags[WIRE_TAGS_MAX_LEN];
+	if (tags_canonical(smp->tags, smp->n_tags, tags, sizeof(tags)) < 0) {
+		set_err(err, errlen, "vm %s: metric %s: invalid tags", vm_name, smp->metric);
+		return NULL;
+	}
+	struct series_info *s = series_get(e, v, smp->metric, tags, err, errlen);
+	if (s && pos >= v->order_cap) {
+		size_t cap = v->order_cap ? v->order_cap : 32;
+		while (cap <= pos)
+			cap *= 2;
+		struct series_info **g = realloc(v->order, cap * sizeof(*g));
+		if (!g)
+			return s; /* the cache is only an accelerator */
+		memset(g + v->order_cap, 0, (cap - v->order_cap) * sizeof(*g));
+		v->order = g;
+		v->order_cap = cap;
+	}
+	if (s)
+		v->order[pos] = s;
+	return s;
+}
+
 /* Decides each sample's event: a restart (break or reset) or a series that
  * was not open starts a new interval; otherwise an equal value (or one
  * within the gauge's deadband) extends it. Open series the batch lacks are
@@ -504,7 +554,6 @@ static void note_cpu(struct engine *e, struct vm_info *v, const struct series_in
 static int vm_events(struct engine *e, struct vm_info *v, const Vigil__VmSamples *vs, const struct jbatch *jb,
 		     uint32_t gen, size_t *n_ev, char *err, size_t errlen)
 {
-	char tags[WIRE_TAGS_MAX_LEN];
 	int restart = jb->flags != 0;
 	size_t n = 0;
 	/* At most one NEW per sample and one CLOSE per series, old or new. */
@@ -512,9 +561,7 @@ static int vm_events(struct engine *e, struct vm_info *v, const Vigil__VmSamples
 		return set_err(err, errlen, "out of memory");
 	for (size_t j = 0; j < vs->n_samples; j++) {
 		const Vigil__Sample *smp = vs->samples[j];
-		if (tags_canonical(smp->tags, smp->n_tags, tags, sizeof(tags)) < 0)
-			return set_err(err, errlen, "vm %s: metric %s: invalid tags", vs->name, smp->metric);
-		struct series_info *s = series_get(e, v, smp->metric, tags, err, errlen);
+		struct series_info *s = sample_series(e, v, j, smp, vs->name, err, errlen);
 		if (!s)
 			return -1;
 		if (s->seen_gen == gen)
@@ -1131,6 +1178,7 @@ static void free_model(struct engine *e)
 		jvm_free(&v->log);
 		buf_free(&v->jbuf);
 		free(v->series);
+		free(v->order);
 		free(v->ev);
 		free(v->name);
 		free(v);

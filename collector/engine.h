@@ -85,6 +85,11 @@ struct vm_info {
 	struct vm_info *dirty_next;
 	struct jevent *ev;
 	size_t ev_cap;
+	/* The series of each sample position in the VM's previous batch: a
+	 * probe sends its samples in the same order every interval, so most
+	 * lookups are one comparison instead of a hash. */
+	struct series_info **order;
+	size_t order_cap;
 };
 
 enum engine_stmt {

@@ -4,6 +4,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,11 +116,12 @@ static int answer_query(sqlite3 *db, const Vigil__Envelope *req, uint8_t **reply
 	}
 }
 
-static Vigil__Envelope *decode(const uint8_t *req, size_t len, uint8_t **reply, size_t *reply_len, int *rc)
+static Vigil__Envelope *decode(ProtobufCAllocator *alloc, const uint8_t *req, size_t len, uint8_t **reply,
+			       size_t *reply_len, int *rc)
 {
 	char err[512];
 	Vigil__Error__Code code;
-	Vigil__Envelope *env = wire_unpack(req, len, clock_realtime_ms(), &code, err, sizeof(err));
+	Vigil__Envelope *env = wire_unpack_with(alloc, req, len, clock_realtime_ms(), &code, err, sizeof(err));
 	if (!env) {
 		log_warn("rejected request: %s", err);
 		*rc = reply_error(code, err, reply, reply_len);
@@ -131,7 +133,7 @@ int server_handle(struct store *st, sqlite3 *qdb, const uint8_t *req, size_t len
 		  size_t *reply_len)
 {
 	int rc = 0;
-	Vigil__Envelope *env = decode(req, len, reply, reply_len, &rc);
+	Vigil__Envelope *env = decode(NULL, req, len, reply, reply_len, &rc);
 	if (!env)
 		return rc;
 	if (env->body_case == VIGIL__ENVELOPE__BODY_BATCH) {
@@ -147,6 +149,77 @@ int server_handle(struct store *st, sqlite3 *qdb, const uint8_t *req, size_t len
 
 /* ---- the asynchronous server -------------------------------------------------- */
 
+/* A decoded batch is thousands of small allocations that all die together
+ * once it is acknowledged: a per-request arena makes them a pointer bump
+ * and one reset. The first chunk is kept between requests. */
+#define ARENA_CHUNK (256u << 10)
+
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t used, size;
+	max_align_t data[];
+};
+
+struct arena {
+	struct arena_chunk *head;
+	ProtobufCAllocator alloc;
+};
+
+static void *arena_alloc(void *arg, size_t size)
+{
+	struct arena *a = arg;
+	size = (size + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+	struct arena_chunk *c = a->head;
+	if (!c || c->used + size > c->size) {
+		size_t want = size > ARENA_CHUNK ? size : ARENA_CHUNK;
+		struct arena_chunk *n = malloc(sizeof(*n) + want);
+		if (!n)
+			return NULL;
+		n->used = 0;
+		n->size = want;
+		n->next = c;
+		a->head = c = n;
+	}
+	void *p = (char *)c->data + c->used;
+	c->used += size;
+	return p;
+}
+
+static void arena_free(void *arg, void *p)
+{
+	(void)arg;
+	(void)p;
+}
+
+static void arena_init(struct arena *a)
+{
+	a->head = NULL;
+	a->alloc.alloc = arena_alloc;
+	a->alloc.free = arena_free;
+	a->alloc.allocator_data = a;
+}
+
+/* Keeps the oldest chunk (the usual request fits in it), empty. */
+static void arena_reset(struct arena *a)
+{
+	struct arena_chunk *c = a->head;
+	while (c && c->next) {
+		struct arena_chunk *next = c->next;
+		free(c);
+		c = next;
+	}
+	if (c)
+		c->used = 0;
+	a->head = c;
+}
+
+static void arena_destroy(struct arena *a)
+{
+	arena_reset(a);
+	free(a->head);
+	a->head = NULL;
+}
+
 enum conn_state { CONN_RECV, CONN_WORK, CONN_STORE, CONN_SEND };
 
 struct server;
@@ -158,7 +231,8 @@ struct conn {
 	nng_aio *aio;
 	enum conn_state state;
 	nng_msg *msg;
-	Vigil__Envelope *env;
+	Vigil__Envelope *env; /* in arena */
+	struct arena arena;
 	struct store_req req;
 	struct conn *next;
 };
@@ -202,8 +276,8 @@ static void on_stored(struct store_req *r, enum store_result res, const char *er
 	size_t len = 0;
 	if (reply_stored(c->env->batch, res, err, &buf, &len) < 0)
 		buf = NULL;
-	wire_free(c->env);
 	c->env = NULL;
+	arena_reset(&c->arena);
 	conn_send(c, buf, len);
 	pthread_mutex_lock(&c->srv->mu);
 	c->srv->in_store--;
@@ -217,7 +291,7 @@ static void work_on(struct conn *c, sqlite3 *qdb)
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int rc = 0;
-	Vigil__Envelope *env = decode(nng_msg_body(c->msg), nng_msg_len(c->msg), &buf, &len, &rc);
+	Vigil__Envelope *env = decode(&c->arena.alloc, nng_msg_body(c->msg), nng_msg_len(c->msg), &buf, &len, &rc);
 	nng_msg_free(c->msg);
 	c->msg = NULL;
 	if (env && env->body_case == VIGIL__ENVELOPE__BODY_BATCH) {
@@ -233,10 +307,9 @@ static void work_on(struct conn *c, sqlite3 *qdb)
 		store_submit(s->st, &c->req);
 		return;
 	}
-	if (env) {
+	if (env)
 		rc = answer_query(qdb, env, &buf, &len);
-		wire_free(env);
-	}
+	arena_reset(&c->arena);
 	conn_send(c, rc < 0 ? NULL : buf, len);
 }
 
@@ -332,6 +405,7 @@ static int start_contexts(struct server *s)
 	for (int i = 0; i < SERVER_CONTEXTS; i++) {
 		struct conn *c = &s->conns[i];
 		c->srv = s;
+		arena_init(&c->arena);
 		int rv = nng_aio_alloc(&c->aio, conn_cb, c);
 		if (rv == 0 && (rv = nng_ctx_open(&c->ctx, s->sock)) != 0) {
 			nng_aio_free(c->aio);
@@ -370,6 +444,7 @@ static void stop_all(struct server *s)
 		nng_aio_free(c->aio);
 		if (c->msg)
 			nng_msg_free(c->msg);
+		arena_destroy(&c->arena);
 	}
 }
 
