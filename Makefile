@@ -152,6 +152,12 @@ $(BUILD)/tests/netcount: tests/helpers/netcount.c $(NETCOUNT_OBJ)
 	@echo '  LD      $@'
 	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS)
 
+# The crash tests' sender speaks the wire format, so it links the common code.
+$(BUILD)/tests/ack_sender: tests/helpers/ack_sender.c $(REL_COMMON)
+	@mkdir -p $(dir $@)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
 	@echo '  CC      $@'
