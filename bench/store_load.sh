@@ -10,7 +10,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d /tmp/vigil-store-load.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 "$ROOT/build/bin/vigil-collector" --config /dev/null --db "$WORK/v.db" --listen "ipc://$WORK/c.sock" \
-	--log-level warning ${COLLECTOR_ARGS:-} > "$WORK/collector.log" 2>&1 &
+	--log-level info ${COLLECTOR_ARGS:-} > "$WORK/collector.log" 2>&1 &
 COLLECTOR=$!
 for _ in $(seq 50); do [ -S "$WORK/c.sock" ] && break; sleep 0.1; done
 out=$("$ROOT/build/bench/store_load" --url "ipc://$WORK/c.sock" "$@")

@@ -21,7 +21,7 @@ static const char *const engine_sql[EST_COUNT] = {
 			"ON CONFLICT (vm_id, name) DO UPDATE SET last_seen = ?3",
 	[EST_METRIC_ADD] = "INSERT INTO metrics (name, unit, layer) VALUES (?1, '', ?2)",
 	[EST_SERIES_ADD] = "INSERT INTO series (vm_id, metric_id, tags) VALUES (?1, ?2, ?3)",
-	[EST_JOURNAL_ADD] = "INSERT INTO journal (vm_id, data) VALUES (?1, ?2)",
+	[EST_JOURNAL_ADD] = "INSERT INTO journal (id, data) VALUES (?1, ?2)",
 	[EST_JOURNAL_CLEAR] = "DELETE FROM journal",
 	[EST_SEGMENT_ADD] = "INSERT INTO segments (vm_id, tier, t_first, t_last, data) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[EST_RETENTION] = "DELETE FROM segments WHERE tier = ?1 AND t_last < ?2",
@@ -733,14 +733,24 @@ static int vm_write(struct engine *e, struct vm_info *v, char *err, size_t errle
 		if (step_done(e, st, "recording a VM name", err, errlen) < 0)
 			return -1;
 	}
-	if (v->jbuf.len) {
-		st = stmt(e, EST_JOURNAL_ADD);
-		sqlite3_bind_int64(st, 1, v->id);
-		sqlite3_bind_blob(st, 2, v->jbuf.data, (int)v->jbuf.len, SQLITE_STATIC);
-		if (step_done(e, st, "writing the journal", err, errlen) < 0)
-			return -1;
-	}
+	if (v->jbuf.len)
+		jrow_add(&e->jrow, v->id, &v->jbuf);
 	return 0;
+}
+
+/* One journal row for everything the builder holds. */
+static int jrow_write(struct engine *e, uint64_t *bytes, char *err, size_t errlen)
+{
+	if (e->jrow.n == 0)
+		return 0;
+	if (jrow_finish(&e->jrow, &e->blob) < 0)
+		return set_err(err, errlen, "out of memory");
+	sqlite3_stmt *st = stmt(e, EST_JOURNAL_ADD);
+	sqlite3_bind_int64(st, 1, ++e->journal_seq);
+	sqlite3_bind_blob(st, 2, e->blob.data, (int)e->blob.len, SQLITE_STATIC);
+	*bytes += e->blob.len;
+	jrow_reset(&e->jrow);
+	return step_done(e, st, "writing the journal", err, errlen);
 }
 
 static int host_write(struct engine *e, struct host_info *h, char *err, size_t errlen)
@@ -756,11 +766,12 @@ static int host_write(struct engine *e, struct host_info *h, char *err, size_t e
 int engine_commit(struct engine *e, char *err, size_t errlen)
 {
 	uint64_t written = 0;
-	for (struct vm_info *v = e->dirty_vms; v; v = v->dirty_next) {
+	jrow_reset(&e->jrow);
+	for (struct vm_info *v = e->dirty_vms; v; v = v->dirty_next)
 		if (vm_write(e, v, err, errlen) < 0)
 			return -1;
-		written += v->jbuf.len;
-	}
+	if (jrow_write(e, &written, err, errlen) < 0)
+		return -1;
 	for (struct host_info *h = e->dirty_hosts; h; h = h->dirty_next)
 		if (host_write(e, h, err, errlen) < 0)
 			return -1;
@@ -842,19 +853,15 @@ static void pending_clear(struct vm_info *v)
 	}
 }
 
-static int snapshot_write(struct engine *e, struct vm_info *v, uint64_t *bytes, char *err, size_t errlen)
+static int snapshot_add(struct engine *e, struct vm_info *v, char *err, size_t errlen)
 {
 	buf_reset(&v->jbuf);
 	journal_put_snapshot(&v->jbuf, &v->log);
 	if (v->jbuf.failed)
 		return set_err(err, errlen, "out of memory");
-	sqlite3_stmt *st = stmt(e, EST_JOURNAL_ADD);
-	sqlite3_bind_int64(st, 1, v->id);
-	sqlite3_bind_blob(st, 2, v->jbuf.data, (int)v->jbuf.len, SQLITE_STATIC);
-	*bytes += v->jbuf.len;
-	int rc = step_done(e, st, "writing a snapshot", err, errlen);
+	jrow_add(&e->jrow, v->id, &v->jbuf);
 	buf_reset(&v->jbuf);
-	return rc;
+	return 0;
 }
 
 static int retention_apply(struct engine *e, int64_t now_ms, char *err, size_t errlen)
@@ -881,11 +888,14 @@ static int flush_write(struct engine *e, int64_t now_ms, uint64_t *snap_bytes, c
 	}
 	if (step_done(e, stmt(e, EST_JOURNAL_CLEAR), "clearing the journal", err, errlen) < 0)
 		return -1;
+	jrow_reset(&e->jrow);
 	for (size_t i = 0; i < e->n_vms; i++) {
 		struct vm_info *v = e->all_vms[i];
-		if ((v->log.has_clock || v->log.n_series) && snapshot_write(e, v, snap_bytes, err, errlen) < 0)
+		if ((v->log.has_clock || v->log.n_series) && snapshot_add(e, v, err, errlen) < 0)
 			return -1;
 	}
+	if (jrow_write(e, snap_bytes, err, errlen) < 0)
+		return -1;
 	return now_ms ? retention_apply(e, now_ms, err, errlen) : 0;
 }
 
@@ -1041,22 +1051,29 @@ static int load_series(struct engine *e, char *err, size_t errlen)
 	return rc == SQLITE_DONE ? 0 : set_err(err, errlen, "loading series: %s", sqlite3_errmsg(e->db));
 }
 
+static int replay_section(int64_t vm_id, const uint8_t *data, size_t len, void *arg)
+{
+	struct engine *e = arg;
+	struct vm_info *v = vm_by_id(e, vm_id);
+	if (!v || journal_replay(&v->log, data, len) < 0 || v->log.n_series > v->cap_series)
+		return -1;
+	return 0;
+}
+
 static int replay_journal(struct engine *e, char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(e->db, "SELECT vm_id, data, id FROM journal ORDER BY vm_id, id", -1, &st, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_prepare_v2(e->db, "SELECT id, data FROM journal ORDER BY id", -1, &st, NULL) != SQLITE_OK)
 		return set_err(err, errlen, "reading the journal: %s", sqlite3_errmsg(e->db));
 	int rc;
 	e->journal_bytes = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct vm_info *v = vm_by_id(e, sqlite3_column_int64(st, 0));
+		e->journal_seq = sqlite3_column_int64(st, 0);
 		const void *data = sqlite3_column_blob(st, 1);
 		int len = sqlite3_column_bytes(st, 1);
-		if (!v || journal_replay(&v->log, data, (size_t)len) < 0 || v->log.n_series > v->cap_series) {
-			long long id = sqlite3_column_int64(st, 2);
+		if (jrow_sections(data, (size_t)len, -1, replay_section, e) != 0) {
 			sqlite3_finalize(st);
-			return set_err(err, errlen, "journal row %lld is corrupt", id);
+			return set_err(err, errlen, "journal row %lld is corrupt", (long long)e->journal_seq);
 		}
 		e->journal_bytes += (uint64_t)len;
 	}
@@ -1210,6 +1227,7 @@ static void free_model(struct engine *e)
 	for (int i = 0; i < EST_COUNT; i++)
 		sqlite3_finalize(e->st[i]);
 	seg_builder_free(&e->seg);
+	jrow_free(&e->jrow);
 	buf_free(&e->blob);
 }
 
@@ -1224,11 +1242,13 @@ int engine_reload(struct engine *e, char *err, size_t errlen)
 	sqlite3 *db = e->db;
 	struct storage_config cfg = e->cfg;
 	struct store_stats stats = e->stats;
+	int64_t seq = e->journal_seq;
 	free_model(e);
 	memset(e, 0, sizeof(*e));
 	e->db = db;
 	e->cfg = cfg;
 	e->stats = stats;
+	e->journal_seq = seq;
 	e->broken = 1;
 	return load_all(e, err, errlen);
 }

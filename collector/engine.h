@@ -121,7 +121,9 @@ struct engine {
 	int in_txn;
 	int broken; /* memory no longer matches the database: reload before use */
 	uint64_t journal_bytes; /* in the journal table now */
+	int64_t journal_seq;    /* the last journal row's id */
 	struct seg_builder seg;
+	struct jrow_builder jrow;
 	struct buf blob;
 	struct store_stats stats;
 };

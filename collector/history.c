@@ -17,7 +17,7 @@ static const char series_sql[] =
 	"AND (?3 IS NULL OR m.name = ?3) AND (?4 IS NULL OR s.tags = ?4) "
 	"ORDER BY h.name, v.name, v.uuid, m.name, s.tags";
 
-static const char journal_sql[] = "SELECT data FROM journal WHERE vm_id = ?1 ORDER BY id";
+static const char journal_sql[] = "SELECT data FROM journal ORDER BY id";
 
 static const char segments_sql[] = "SELECT data FROM segments WHERE vm_id = ?1 AND tier = ?2 "
 				   "AND t_last >= ?3 AND t_first <= ?4 ORDER BY t_first, id";
@@ -85,6 +85,12 @@ struct reader {
 	size_t errlen;
 };
 
+static int replay_one(int64_t vm_id, const uint8_t *data, size_t len, void *arg)
+{
+	(void)vm_id;
+	return journal_replay(arg, data, len) < 0 ? -1 : 0;
+}
+
 static int vm_view_load(struct reader *r, int64_t vm_id)
 {
 	if (r->vm.loaded && r->vm.vm_id == vm_id)
@@ -95,11 +101,10 @@ static int vm_view_load(struct reader *r, int64_t vm_id)
 	r->vm.log.on_close = collect_close;
 	r->vm.log.arg = &r->vm;
 	sqlite3_reset(r->journal);
-	sqlite3_bind_int64(r->journal, 1, vm_id);
 	int rc;
 	while ((rc = sqlite3_step(r->journal)) == SQLITE_ROW) {
-		if (journal_replay(&r->vm.log, sqlite3_column_blob(r->journal, 0),
-				   (size_t)sqlite3_column_bytes(r->journal, 0)) < 0)
+		if (jrow_sections(sqlite3_column_blob(r->journal, 0), (size_t)sqlite3_column_bytes(r->journal, 0), vm_id,
+				  replay_one, &r->vm.log) != 0)
 			return set_err(r->err, r->errlen, "the journal of VM %lld is corrupt", (long long)vm_id);
 	}
 	if (rc != SQLITE_DONE)

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { REC_BATCH = 1, REC_DERIVED = 2, REC_SNAPSHOT = 3 };
+enum { REC_BATCH = 1, REC_DERIVED = 2, REC_SNAPSHOT = 3, REC_PACKED = 4 };
 
 /* Snapshot series bits. */
 #define SS_OPEN    1u
@@ -217,7 +217,25 @@ static int64_t snapshot_horizon(const struct jvm *vm)
 	return h;
 }
 
+static void put_snapshot_plain(struct buf *out, const struct jvm *vm);
+
+/* Snapshots are written once per VM per flush and are mostly repeated
+ * doubles: compressed, they are several times smaller. */
 void journal_put_snapshot(struct buf *out, const struct jvm *vm)
+{
+	struct buf plain = { 0 }, packed = { 0 };
+	put_snapshot_plain(&plain, vm);
+	if (plain.failed || blob_pack(&plain, &packed) < 0) {
+		out->failed = 1;
+	} else {
+		buf_u8(out, REC_PACKED);
+		buf_put(out, packed.data, packed.len);
+	}
+	buf_free(&plain);
+	buf_free(&packed);
+}
+
+static void put_snapshot_plain(struct buf *out, const struct jvm *vm)
 {
 	int64_t horizon = snapshot_horizon(vm);
 	size_t n = 0;
@@ -359,6 +377,16 @@ static int replay_snapshot(struct cursor *c, struct jvm *vm)
 	return c->bad ? -1 : 0;
 }
 
+/* The rest of the row is one compressed run of records. */
+static int replay_packed(struct cursor *c, struct jvm *vm)
+{
+	struct buf plain = { 0 };
+	int rc = blob_unpack(c->p, (size_t)(c->end - c->p), &plain) < 0 ? -1 : journal_replay(vm, plain.data, plain.len);
+	c->p = c->end;
+	buf_free(&plain);
+	return rc;
+}
+
 int journal_replay(struct jvm *vm, const void *data, size_t len)
 {
 	struct cursor c = { data, (const uint8_t *)data + len, 0 };
@@ -366,6 +394,9 @@ int journal_replay(struct jvm *vm, const void *data, size_t len)
 		uint8_t head = cur_u8(&c);
 		int rc;
 		switch (head & 15u) {
+		case REC_PACKED:
+			rc = replay_packed(&c, vm);
+			break;
 		case REC_BATCH:
 		case REC_DERIVED:
 			rc = replay_events(&c, vm, head);
@@ -378,6 +409,77 @@ int journal_replay(struct jvm *vm, const void *data, size_t len)
 		}
 		if (rc < 0 || c.bad)
 			return -1;
+	}
+	return 0;
+}
+
+/* ---- rows ----------------------------------------------------------------- */
+
+#define JROW_VERSION 1
+
+void jrow_reset(struct jrow_builder *b)
+{
+	buf_reset(&b->dir);
+	buf_reset(&b->body);
+	b->n = 0;
+	b->prev_vm = 0;
+}
+
+void jrow_free(struct jrow_builder *b)
+{
+	buf_free(&b->dir);
+	buf_free(&b->body);
+}
+
+void jrow_add(struct jrow_builder *b, int64_t vm_id, const struct buf *records)
+{
+	buf_svarint(&b->dir, vm_id - b->prev_vm);
+	buf_uvarint(&b->dir, records->len);
+	buf_put(&b->body, records->data, records->len);
+	b->prev_vm = vm_id;
+	b->n++;
+}
+
+int jrow_finish(struct jrow_builder *b, struct buf *out)
+{
+	buf_reset(out);
+	buf_u8(out, JROW_VERSION);
+	buf_uvarint(out, b->n);
+	buf_put(out, b->dir.data, b->dir.len);
+	buf_put(out, b->body.data, b->body.len);
+	return out->failed || b->dir.failed || b->body.failed ? -1 : 0;
+}
+
+int jrow_sections(const void *row, size_t len, int64_t vm_id,
+		  int (*fn)(int64_t vm_id, const uint8_t *data, size_t len, void *arg), void *arg)
+{
+	struct cursor c = { row, (const uint8_t *)row + len, 0 };
+	if (cur_u8(&c) != JROW_VERSION)
+		return -1;
+	uint64_t n = cur_uvarint(&c);
+	if (c.bad || n > len)
+		return -1;
+	/* The directory first, to find where the bodies start. */
+	struct cursor dir = c;
+	for (uint64_t i = 0; i < n; i++) {
+		cur_svarint(&c);
+		cur_uvarint(&c);
+	}
+	if (c.bad)
+		return -1;
+	const uint8_t *body = c.p;
+	int64_t vm = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		vm += cur_svarint(&dir);
+		uint64_t l = cur_uvarint(&dir);
+		if (l > (uint64_t)(c.end - body))
+			return -1;
+		if (vm_id < 0 || vm == vm_id) {
+			int rc = fn(vm, body, (size_t)l, arg);
+			if (rc)
+				return rc;
+		}
+		body += l;
 	}
 	return 0;
 }

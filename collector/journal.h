@@ -94,8 +94,26 @@ void journal_put_derived(struct buf *out, const struct jvm *vm, const struct jba
 /* The whole state, as the first row after a flush. */
 void journal_put_snapshot(struct buf *out, const struct jvm *vm);
 
-/* Applies one stored journal row (any number of records). 0, or -1 when
- * it is corrupt. */
+/* Applies one VM's records (any number). 0, or -1 when they are corrupt. */
 int journal_replay(struct jvm *vm, const void *data, size_t len);
+
+/* A journal row holds one commit (or one flush's snapshots): a directory
+ * of (VM, length) then each VM's records, so a commit is one row however
+ * many VMs it changed, and a reader skips the VMs it does not want. */
+struct jrow_builder {
+	struct buf dir, body;
+	size_t n;
+	int64_t prev_vm;
+};
+void jrow_reset(struct jrow_builder *b);
+void jrow_free(struct jrow_builder *b);
+void jrow_add(struct jrow_builder *b, int64_t vm_id, const struct buf *records);
+/* The row's bytes into out. 0, or -1 out of memory. */
+int jrow_finish(struct jrow_builder *b, struct buf *out);
+
+/* Calls fn for each VM section of a row (vm_id -1: every VM). 0, -1 when
+ * the row is corrupt, or fn's non-zero result. */
+int jrow_sections(const void *row, size_t len, int64_t vm_id,
+		  int (*fn)(int64_t vm_id, const uint8_t *data, size_t len, void *arg), void *arg);
 
 #endif

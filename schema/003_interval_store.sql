@@ -6,13 +6,12 @@
 -- existing `intervals` table (renamed legacy_intervals here) into segments
 -- the first time it opens the database after this migration.
 
--- What changed, per VM and group commit; after a flush, one snapshot row.
+-- What each group commit changed: one row per commit, holding a section
+-- per VM it changed; after a flush, one row of every VM's snapshot.
 CREATE TABLE journal (
   id          INTEGER PRIMARY KEY,
-  vm_id       INTEGER NOT NULL REFERENCES vms(id),
   data        BLOB    NOT NULL
 );
-CREATE INDEX journal_by_vm ON journal (vm_id, id);
 
 -- tier 0: closed intervals; 1: one-minute buckets; 2: one-hour buckets.
 -- [t_first, t_last] bounds everything inside, in Unix ms.
