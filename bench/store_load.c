@@ -220,7 +220,7 @@ static void *client_main(void *arg)
 static void usage(void)
 {
 	fprintf(stderr, "Usage: store_load --url URL [--hosts H] [--vms V] [--metrics M] [--intervals N]\n"
-			"                  [--clients C] [--idle F] [--vary F] [--steady F] [--seed S]\n");
+			"                  [--interval-ms MS] [--clients C] [--idle F] [--vary F] [--steady F] [--seed S]\n");
 }
 
 static int parse(int argc, char **argv, struct opts *o)
@@ -229,7 +229,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "url", 1, NULL, 'u' },       { "hosts", 1, NULL, 'H' },  { "vms", 1, NULL, 'v' },
 		{ "metrics", 1, NULL, 'm' },   { "intervals", 1, NULL, 'n' }, { "clients", 1, NULL, 'c' },
 		{ "idle", 1, NULL, 'i' },      { "vary", 1, NULL, 'r' },   { "steady", 1, NULL, 's' },
-		{ "seed", 1, NULL, 'S' },      { NULL, 0, NULL, 0 },
+		{ "seed", 1, NULL, 'S' },      { "interval-ms", 1, NULL, 'I' }, { NULL, 0, NULL, 0 },
 	};
 	*o = (struct opts){ NULL, 10, 100, 30, 60, 10, 1000, 0.5, 0.8, 0.01, 1, 0 };
 	int c;
@@ -245,10 +245,12 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'r': o->vary = atof(optarg); break;
 		case 's': o->steady = atof(optarg); break;
 		case 'S': o->seed = strtoull(optarg, NULL, 10); break;
+		case 'I': o->interval_ms = (unsigned)atoi(optarg); break;
 		default: return -1;
 		}
 	}
-	if (!o->url || !o->hosts || !o->vms || !o->metrics || o->metrics > N_METRICS || !o->intervals || !o->clients)
+	if (!o->url || !o->hosts || !o->vms || !o->metrics || o->metrics > N_METRICS || !o->intervals || !o->clients ||
+	    o->interval_ms < WIRE_MIN_INTERVAL_MS || o->interval_ms > WIRE_MAX_INTERVAL_MS)
 		return -1;
 	if (o->clients > o->hosts)
 		o->clients = o->hosts;

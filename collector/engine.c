@@ -815,30 +815,134 @@ static struct pending *pending_of(struct series_info *s, int tier)
 	return tier == TIER_RAW ? &s->raw : &s->roll[tier - 1];
 }
 
+/* Segments are cut at period boundaries (by the start of what they hold),
+ * so a query for a recent window decodes only recent segments and
+ * retention can drop old periods, even when a flush moves days of data at
+ * once (a backlog, or a bulk load). */
+static const int64_t segment_period_ms[TIER_COUNT] = { 3600000LL, 86400000LL, 30 * 86400000LL };
+
+static struct seg_builder *period_builder(struct period_set *ps, int64_t period)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->p[i].period == period)
+			return &ps->p[i].b;
+	if (ps->n == ps->cap) {
+		size_t cap = ps->cap ? ps->cap * 2 : 8;
+		struct period_seg *g = realloc(ps->p, cap * sizeof(*g));
+		if (!g)
+			return NULL;
+		memset(g + ps->cap, 0, (cap - ps->cap) * sizeof(*g));
+		ps->p = g;
+		ps->cap = cap;
+	}
+	struct period_seg *x = &ps->p[ps->n++];
+	x->period = period;
+	seg_builder_reset(&x->b);
+	return &x->b;
+}
+
+static int split_flush(struct period_set *ps, struct split *sp, int64_t series_id, uint32_t base)
+{
+	if (sp->count == 0)
+		return 0;
+	struct seg_builder *b = period_builder(ps, sp->period);
+	if (!b)
+		return -1;
+	struct seg_section sec = { series_id, sp->count, sp->origin, base, sp->data.data, sp->data.len };
+	seg_add(b, &sec, sp->first, sp->last);
+	buf_reset(&sp->data);
+	sp->count = 0;
+	return 0;
+}
+
+/* Re-encodes a pending stream that spans several periods, section by
+ * section. */
+static int split_pending(struct period_set *ps, struct split *sp, struct series_info *s, int tier)
+{
+	struct pending *p = tier == TIER_RAW ? &s->raw : &s->roll[tier - 1];
+	int64_t len = segment_period_ms[tier], res = tier_resolution_ms[tier];
+	uint32_t base = tier == TIER_RAW ? s->raw_enc.base_ms : 0;
+	struct cursor c = { p->data.data, p->data.data + p->data.len, 0 };
+	struct interval_enc ienc;
+	struct rollup_enc renc;
+	interval_enc_init(&ienc, p->first, base);
+	rollup_enc_init(&renc, p->first, res ? res : 1);
+	sp->count = 0;
+	for (uint32_t k = 0; k < p->count; k++) {
+		struct interval iv;
+		struct rollup r;
+		int64_t t0, t1;
+		if (tier == TIER_RAW ? interval_get(&c, &ienc, &iv) < 0 : rollup_get(&c, &renc, &r) < 0)
+			return -1;
+		t0 = tier == TIER_RAW ? iv.t_start_ms : r.start_ms;
+		t1 = tier == TIER_RAW ? iv.t_end_ms : r.start_ms + res;
+		int64_t period = bucket_floor(t0, len);
+		if (sp->count && period != sp->period && split_flush(ps, sp, s->id, base) < 0)
+			return -1;
+		if (sp->count == 0) {
+			sp->period = period;
+			sp->first = t0;
+			sp->last = t1;
+			sp->origin = t0;
+			interval_enc_init(&sp->ienc, t0, base);
+			rollup_enc_init(&sp->renc, t0, res ? res : 1);
+		}
+		if (tier == TIER_RAW)
+			interval_put(&sp->data, &sp->ienc, &iv);
+		else
+			rollup_put(&sp->data, &sp->renc, &r);
+		sp->count++;
+		if (t0 < sp->first)
+			sp->first = t0;
+		if (t1 > sp->last)
+			sp->last = t1;
+	}
+	return split_flush(ps, sp, s->id, base);
+}
+
+static int period_insert(struct engine *e, struct vm_info *v, int tier, struct seg_builder *b, char *err,
+			 size_t errlen)
+{
+	if (b->n == 0)
+		return 0;
+	if (seg_finish(b, &e->blob) < 0)
+		return set_err(err, errlen, "out of memory building a segment");
+	sqlite3_stmt *st = stmt(e, EST_SEGMENT_ADD);
+	sqlite3_bind_int64(st, 1, v->id);
+	sqlite3_bind_int(st, 2, tier);
+	sqlite3_bind_int64(st, 3, b->t_first);
+	sqlite3_bind_int64(st, 4, b->t_last);
+	sqlite3_bind_blob(st, 5, e->blob.data, (int)e->blob.len, SQLITE_STATIC);
+	e->stats.segment_bytes += e->blob.len;
+	return step_done(e, st, "writing a segment", err, errlen);
+}
+
 static int segment_write(struct engine *e, struct vm_info *v, int tier, char *err, size_t errlen)
 {
-	seg_builder_reset(&e->seg);
+	struct period_set *ps = &e->periods;
+	int64_t len = segment_period_ms[tier];
+	ps->n = 0;
 	for (size_t i = 0; i < v->log.n_series; i++) {
 		struct series_info *s = v->series[i];
 		struct pending *p = s ? pending_of(s, tier) : NULL;
 		if (!p || p->count == 0)
 			continue;
+		if (bucket_floor(p->first, len) != bucket_floor(p->last - 1, len)) {
+			if (split_pending(ps, &e->split, s, tier) < 0)
+				return set_err(err, errlen, "re-encoding the pending data of series %lld", (long long)s->id);
+			continue;
+		}
+		struct seg_builder *b = period_builder(ps, bucket_floor(p->first, len));
+		if (!b)
+			return set_err(err, errlen, "out of memory");
 		struct seg_section sec = { s->id, p->count, p->first, tier == TIER_RAW ? s->raw_enc.base_ms : 0,
 					   p->data.data, p->data.len };
-		seg_add(&e->seg, &sec, p->first, p->last);
+		seg_add(b, &sec, p->first, p->last);
 	}
-	if (e->seg.n == 0)
-		return 0;
-	if (seg_finish(&e->seg, &e->blob) < 0)
-		return set_err(err, errlen, "out of memory building a segment");
-	sqlite3_stmt *st = stmt(e, EST_SEGMENT_ADD);
-	sqlite3_bind_int64(st, 1, v->id);
-	sqlite3_bind_int(st, 2, tier);
-	sqlite3_bind_int64(st, 3, e->seg.t_first);
-	sqlite3_bind_int64(st, 4, e->seg.t_last);
-	sqlite3_bind_blob(st, 5, e->blob.data, (int)e->blob.len, SQLITE_STATIC);
-	e->stats.segment_bytes += e->blob.len;
-	return step_done(e, st, "writing a segment", err, errlen);
+	for (size_t i = 0; i < ps->n; i++)
+		if (period_insert(e, v, tier, &ps->p[i].b, err, errlen) < 0)
+			return -1;
+	return 0;
 }
 
 static void pending_clear(struct vm_info *v)
@@ -1226,7 +1330,10 @@ static void free_model(struct engine *e)
 	free(e->series.slots);
 	for (int i = 0; i < EST_COUNT; i++)
 		sqlite3_finalize(e->st[i]);
-	seg_builder_free(&e->seg);
+	for (size_t i = 0; i < e->periods.cap; i++)
+		seg_builder_free(&e->periods.p[i].b);
+	free(e->periods.p);
+	buf_free(&e->split.data);
 	jrow_free(&e->jrow);
 	buf_free(&e->blob);
 }

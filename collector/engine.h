@@ -92,6 +92,25 @@ struct vm_info {
 	size_t order_cap;
 };
 
+struct period_seg {
+	int64_t period;
+	struct seg_builder b;
+};
+
+struct period_set {
+	struct period_seg *p;
+	size_t n, cap;
+};
+
+/* One series' section being re-encoded for one period. */
+struct split {
+	struct buf data;
+	uint32_t count;
+	int64_t period, first, last, origin;
+	struct interval_enc ienc;
+	struct rollup_enc renc;
+};
+
 enum engine_stmt {
 	EST_HOST_ADD,
 	EST_HOST_SET,
@@ -122,7 +141,8 @@ struct engine {
 	int broken; /* memory no longer matches the database: reload before use */
 	uint64_t journal_bytes; /* in the journal table now */
 	int64_t journal_seq;    /* the last journal row's id */
-	struct seg_builder seg;
+	struct period_set periods; /* a flush's segments of one VM and tier */
+	struct split split;
 	struct jrow_builder jrow;
 	struct buf blob;
 	struct store_stats stats;

@@ -19,7 +19,7 @@ static const char series_sql[] =
 
 static const char journal_sql[] = "SELECT data FROM journal ORDER BY id";
 
-static const char segments_sql[] = "SELECT data FROM segments WHERE vm_id = ?1 AND tier = ?2 "
+static const char segments_sql[] = "SELECT id, data FROM segments WHERE vm_id = ?1 AND tier = ?2 "
 				   "AND t_last >= ?3 AND t_first <= ?4 ORDER BY t_first, id";
 
 static int set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -73,10 +73,22 @@ static void vm_view_free(struct vm_view *vv)
 	memset(vv, 0, sizeof(*vv));
 }
 
+/* Decoded segments, so the series of one VM a query asks for decompress
+ * each segment once. Buffers are reused. */
+#define SEG_CACHE 8
+
+struct seg_slot {
+	int64_t id; /* 0: empty */
+	uint64_t used;
+	struct seg_view view;
+};
+
 /* The query's prepared statements and scratch buffers. */
 struct reader {
 	sqlite3 *db;
 	sqlite3_stmt *series, *journal, *segments;
+	struct seg_slot cache[SEG_CACHE];
+	uint64_t clock;
 	struct vm_view vm;
 	struct interval *ivs; /* one series' rows */
 	size_t n_ivs, cap_ivs;
@@ -143,6 +155,8 @@ static void reader_close(struct reader *r)
 	if (r->began)
 		sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
 	vm_view_free(&r->vm);
+	for (int i = 0; i < SEG_CACHE; i++)
+		seg_view_free(&r->cache[i].view);
 	free(r->ivs);
 }
 
@@ -209,6 +223,27 @@ static int section_intervals(struct reader *r, const struct seg_section *sec, in
 	return 0;
 }
 
+/* The decoded segment of the current row of r->segments. */
+static struct seg_view *segment_view(struct reader *r)
+{
+	int64_t id = sqlite3_column_int64(r->segments, 0);
+	struct seg_slot *victim = &r->cache[0];
+	for (int i = 0; i < SEG_CACHE; i++) {
+		if (r->cache[i].id == id) {
+			r->cache[i].used = ++r->clock;
+			return &r->cache[i].view;
+		}
+		if (r->cache[i].used < victim->used)
+			victim = &r->cache[i];
+	}
+	victim->id = 0;
+	if (seg_open(&victim->view, sqlite3_column_blob(r->segments, 1), (size_t)sqlite3_column_bytes(r->segments, 1)) < 0)
+		return NULL;
+	victim->id = id;
+	victim->used = ++r->clock;
+	return &victim->view;
+}
+
 /* Calls fn on series_id's section of every segment of tier overlapping the
  * window. */
 static int for_sections(struct reader *r, int64_t vm_id, int64_t series_id, int tier, int64_t since, int64_t until,
@@ -219,20 +254,18 @@ static int for_sections(struct reader *r, int64_t vm_id, int64_t series_id, int 
 	sqlite3_bind_int(r->segments, 2, tier);
 	sqlite3_bind_int64(r->segments, 3, since);
 	sqlite3_bind_int64(r->segments, 4, until);
-	struct seg_view view = { 0 };
 	int rc, out = 0;
 	while (out == 0 && (rc = sqlite3_step(r->segments)) == SQLITE_ROW) {
 		struct seg_section sec;
+		struct seg_view *view = segment_view(r);
 		int found;
-		if (seg_open(&view, sqlite3_column_blob(r->segments, 0), (size_t)sqlite3_column_bytes(r->segments, 0)) < 0 ||
-		    (found = seg_find(&view, series_id, &sec)) < 0) {
+		if (!view || (found = seg_find(view, series_id, &sec)) < 0) {
 			out = set_err(r->err, r->errlen, "a segment of VM %lld is corrupt", (long long)vm_id);
 			break;
 		}
 		if (found)
 			out = fn(r, &sec, since, until, arg);
 	}
-	seg_view_free(&view);
 	if (out == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return set_err(r->err, r->errlen, "reading segments: %s", sqlite3_errmsg(r->db));
 	return out;

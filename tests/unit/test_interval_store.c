@@ -487,6 +487,22 @@ static void test_retention_per_tier(void **state)
 	assert_int_equal(segment_count(f, TIER_1M), 0);
 }
 
+/* A flush that moves hours of data at once cuts raw segments per hour, so
+ * recent queries and retention work on small pieces; rows read the same. */
+static void test_flush_cuts_segments_by_period(void **state)
+{
+	struct fixture *f = *state;
+	for (int h = 0; h < 3; h++)
+		for (int k = 0; k < 10; k++)
+			send1(f, h * 3600 + k, "cpu.used_pct", k % 3);
+	struct rows before = *all_rows(f, "cpu.used_pct");
+	flush(f, 0);
+	assert_int_equal(segment_count(f, TIER_RAW), 3);
+	struct rows *after = all_rows(f, "cpu.used_pct");
+	assert_int_equal(after->n, before.n);
+	assert_memory_equal(after->r, before.r, sizeof(before.r[0]) * (size_t)before.n);
+}
+
 static void test_tier_choice(void **state)
 {
 	(void)state;
@@ -672,6 +688,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_window_totals_equal_what_was_sent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollups_are_time_weighted_in_every_tier, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_per_tier, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flush_cuts_segments_by_period, setup, teardown),
 		cmocka_unit_test(test_tier_choice),
 		cmocka_unit_test_setup_teardown(test_recovery_from_journal_after_crash, setup, teardown),
 		cmocka_unit_test(test_value_codec_round_trips_exactly),
