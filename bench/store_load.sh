@@ -16,6 +16,7 @@ for _ in $(seq 50); do [ -S "$WORK/c.sock" ] && break; sleep 0.1; done
 out=$("$ROOT/build/bench/store_load" --url "ipc://$WORK/c.sock" "$@")
 rc=$?
 echo "$out"
+echo "collector_peak_rss_kb $(awk '/VmHWM/ { print $2 }' "/proc/$COLLECTOR/status")"
 kill "$COLLECTOR"
 wait "$COLLECTOR"
 samples=$(sed -n 's/^samples \([0-9]*\) .*/\1/p' <<< "$out")

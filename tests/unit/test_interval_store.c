@@ -19,6 +19,7 @@
 
 #include "codec.h"
 #include "history.h"
+#include "migrations.h"
 #include "rollup.h"
 #include "storage_config.h"
 #include "store.h"
@@ -578,6 +579,66 @@ static void test_recovery_from_journal_after_crash(void **state)
 	assert_true(fabs(bs->b[0].mean - 32.0 / 21) < 1e-12);
 }
 
+/* ---- migration from schema version 2 ---------------------------------------------------- */
+
+static void exec_ok(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+}
+
+/* A database left by version 2 (one row per interval) is converted on
+ * open: the same rows come back through history_scan, with sample counts
+ * from the host's interval, and the old table is gone. */
+static void test_version_2_rows_are_converted(void **state)
+{
+	struct fixture *f = *state;
+	store_close(f->st);
+	f->st = NULL;
+	remove_db(f->path);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	for (unsigned i = 0; i < vigil_migration_count && vigil_migrations[i].version <= 2; i++)
+		exec_ok(db, vigil_migrations[i].sql);
+	exec_ok(db, "PRAGMA user_version = 2");
+	char sql[1024];
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO hosts (id, name, last_seq, interval_ms, first_seen, last_seen) VALUES (1, 'hv1', 9, 1000, %lld, %lld);"
+		 "INSERT INTO vms (id, uuid, host_id, name, source, state, vcpus, first_seen, last_seen) "
+		 "  VALUES (1, '" UUID1 "', 1, 'vm1', 'pid', 'running', 1, %lld, %lld);"
+		 "INSERT INTO metrics (name, unit, layer) VALUES ('disk.read_ops', 'count', 'disk');"
+		 "INSERT INTO series (id, vm_id, metric_id, tags, last_row) VALUES "
+		 "  (1, 1, (SELECT id FROM metrics WHERE name = 'disk.read_ops'), 'dev=vda', 3);"
+		 "INSERT INTO intervals (id, series_id, t_start, t_end, value) VALUES "
+		 "  (1, 1, %lld, %lld, 5), (2, 1, %lld, %lld, 7), (3, 1, %lld, %lld, 5);",
+		 (long long)T0, (long long)(T0 + 9000), (long long)T0, (long long)(T0 + 9000), (long long)T0,
+		 (long long)(T0 + 3000), (long long)(T0 + 3000), (long long)(T0 + 4000), (long long)(T0 + 6000),
+		 (long long)(T0 + 9000));
+	exec_ok(db, sql);
+	sqlite3_close(db);
+
+	struct storage_config cfg;
+	storage_config_defaults(&cfg);
+	open_with(f, &cfg);
+	struct rows *rs = all_rows(f, "disk.read_ops");
+	assert_int_equal(rs->n, 3);
+	assert_true(rs->r[0].value == 5 && rs->r[0].samples == 3 && (rs->r[0].flags & IV_GAP));
+	assert_true(rs->r[1].value == 7 && rs->r[1].samples == 1 && !(rs->r[1].flags & IV_GAP));
+	assert_true(rs->r[2].value == 5 && rs->r[2].samples == 3 && (rs->r[2].flags & IV_GAP));
+	assert_int_equal(rs->r[2].t_end_ms, T0 + 9000);
+	assert_string_equal(rs->r[0].kind, "counter");
+	/* Totals survive: 3*5 + 7 + 3*5. */
+	assert_true(window_total(rs, T0, T0 + 9000) == 37);
+	sqlite3_stmt *st;
+	assert_int_not_equal(sqlite3_prepare_v2(store_db(f->st), "SELECT 1 FROM legacy_intervals", -1, &st, NULL),
+			     SQLITE_OK);
+	/* Batches continue the host's sequence. */
+	f->seq = 8;
+	struct reading r = { "disk.read_ops", "dev", "vda", 5 };
+	assert_int_equal(send_at(f, 9000, 10000, &r, 1, 0), STORE_DUPLICATE);
+}
+
 /* ---- codecs ---------------------------------------------------------------------------- */
 
 static void test_value_codec_round_trips_exactly(void **state)
@@ -691,6 +752,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flush_cuts_segments_by_period, setup, teardown),
 		cmocka_unit_test(test_tier_choice),
 		cmocka_unit_test_setup_teardown(test_recovery_from_journal_after_crash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_version_2_rows_are_converted, setup, teardown),
 		cmocka_unit_test(test_value_codec_round_trips_exactly),
 		cmocka_unit_test(test_interval_codec_round_trips),
 		cmocka_unit_test(test_rollup_codec_round_trips),
