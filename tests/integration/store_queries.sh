@@ -46,6 +46,18 @@ check "hosts lists the sender's host" [ "$(ctl hosts --json | jq -r '.hosts[] | 
 check "vms --host lists its VMs" [ "$(ctl vms --host hv-q --json | jq -r '[.vms[].vm] | join(" ")')" = "vm0 vm1 vm2" ]
 check "vms --host of an unknown host is empty" [ "$(ctl vms --host nowhere --json | jq '.vms | length')" = 0 ]
 
+# Version 2's interval_rows, rebuilt for tests and ad-hoc SQL (tests/lib.sh).
+check "interval_rows queries see the same rows" [ "$(sqlite3 "$DB" \
+	"SELECT count(*) FROM interval_rows WHERE vm = 'vm1' AND metric = 'disk.write_bytes' AND t_end >= $(jq '.rows[0].t_start_ms' "$WORK/nng.json")")" = \
+	"$(jq '.rows | length' "$WORK/nng.json")" ]
+t0=$(jq '.rows[0].t_start_ms' "$WORK/nng.json"); t1=$(jq '.rows[-1].t_end_ms' "$WORK/nng.json")
+ctl history vm1 cpu.used_pct --since -1h --json > "$WORK/cpu.json"
+expected=$(jq --argjson t0 "$t0" --argjson t1 "$t1" '[.rows[] | select(.t_end_ms > $t0 and .t_start_ms < $t1) |
+	{d: ((if .t_end_ms < $t1 then .t_end_ms else $t1 end) - (if .t_start_ms > $t0 then .t_start_ms else $t0 end)),
+	 v: .value}] | (map(.v * .d) | add) / (map(.d) | add) * 100 | round / 100' "$WORK/cpu.json")
+echo "  stored mean $(stored_mean "$DB" vm1 cpu.used_pct "" "$t0" "$t1"), expected $expected"
+check "stored_mean reads them" cmp "$(stored_mean "$DB" vm1 cpu.used_pct '' "$t0" "$t1")" == "$expected"
+
 exit_code() { "$@" > "$WORK/out" 2> "$WORK/err"; echo $?; }
 check "show of an unknown VM exits 1" [ "$(exit_code ctl show nosuch)" = 1 ]
 check "and says so" grep -q "no VM named 'nosuch'" "$WORK/err"
