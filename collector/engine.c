@@ -552,7 +552,7 @@ static struct series_info *sample_series(struct engine *e, struct vm_info *v, si
  * within the gauge's deadband) extends it. Open series the batch lacks are
  * closed. */
 static int vm_events(struct engine *e, struct vm_info *v, const Vigil__VmSamples *vs, const struct jbatch *jb,
-		     uint32_t gen, size_t *n_ev, char *err, size_t errlen)
+		     uint64_t gen, size_t *n_ev, char *err, size_t errlen)
 {
 	int restart = jb->flags != 0;
 	size_t n = 0;
@@ -642,7 +642,7 @@ int engine_derived(struct engine *e, const char *vm_uuid, int64_t t_start_ms, in
 		return set_err(err, errlen, "vm %s is not known", vm_uuid);
 	if (t_end_ms <= t_start_ms || interval_ms == 0)
 		return set_err(err, errlen, "vm %s: derived readings need t_start < t_end and an interval", vm_uuid);
-	uint32_t gen = ++e->gen;
+	uint64_t gen = ++e->gen;
 	size_t n_ev = 0;
 	if (ensure_events(v, n) < 0)
 		return set_err(err, errlen, "out of memory");

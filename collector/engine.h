@@ -58,7 +58,7 @@ struct series_info {
 	char *tags;
 	int64_t id;
 	size_t idx; /* in vm->log.series */
-	uint32_t seen_gen;
+	uint64_t seen_gen; /* the engine's gen when last sampled; 64 bits never wrap */
 	struct pending raw;
 	struct interval_enc raw_enc;
 	struct pending roll[2];
@@ -136,7 +136,7 @@ struct engine {
 	struct host_info *dirty_hosts;
 	struct vm_info *dirty_vms;
 	struct metric_info *cpu_used, *cpu_wait;
-	uint32_t gen;
+	uint64_t gen;
 	int in_txn;
 	int broken; /* memory no longer matches the database: reload before use */
 	uint64_t journal_bytes; /* in the journal table now */
