@@ -14,7 +14,7 @@
 #include "log.h"
 #include "migrations.h"
 
-enum req_kind { REQ_BATCH, REQ_DERIVED, REQ_FLUSH };
+enum req_kind { REQ_BATCH = STORE_REQ_BATCH, REQ_DERIVED = STORE_REQ_DERIVED, REQ_FLUSH };
 
 /* The group commit takes at most this many samples, bounding the memory
  * the requests it holds can pin. */

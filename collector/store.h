@@ -46,21 +46,24 @@ enum store_result store_batch(struct store *s, const Vigil__Batch *b, char *err,
 int store_derived(struct store *s, const char *vm_uuid, int64_t t_start_ms, int64_t t_end_ms, uint32_t interval_ms,
 		  Vigil__Sample *const *samples, size_t n, char *err, size_t errlen);
 
-/* Asynchronous ingest for the server: done is called from the writer
- * thread once the batch's group commit has finished (or failed). The batch
- * must stay valid until then. */
+/* Asynchronous ingest: done is called from the writer thread once the
+ * request's group commit has finished (or failed); everything the request
+ * points to must stay valid until then. Requests submitted together share
+ * one commit, so many VMs' derived readings cost one fsync, not one each. */
+enum store_req_kind { STORE_REQ_BATCH = 0, STORE_REQ_DERIVED = 1 };
+
 struct store_req {
-	const Vigil__Batch *batch;
-	void (*done)(struct store_req *r, enum store_result res, const char *err);
-	void *arg;
-	/* The store's own. */
-	struct store_req *next;
-	int kind;
-	const char *vm_uuid;
+	int kind;                      /* enum store_req_kind */
+	const Vigil__Batch *batch;     /* STORE_REQ_BATCH */
+	const char *vm_uuid;           /* STORE_REQ_DERIVED: as store_derived */
 	Vigil__Sample *const *samples;
 	size_t n_samples;
 	int64_t t_start_ms, t_end_ms;
 	uint32_t interval_ms;
+	void (*done)(struct store_req *r, enum store_result res, const char *err);
+	void *arg;
+	/* The store's own. */
+	struct store_req *next;
 	enum store_result result;
 	char err[256];
 };

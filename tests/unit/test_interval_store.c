@@ -4,6 +4,7 @@
  * per tier, the tier a query reads, crash recovery from the journal, and
  * the byte codecs. */
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -579,6 +580,68 @@ static void test_recovery_from_journal_after_crash(void **state)
 	assert_true(fabs(bs->b[0].mean - 32.0 / 21) < 1e-12);
 }
 
+/* ---- asynchronous derived readings ------------------------------------------------------ */
+
+struct waiter {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int left, failed;
+};
+
+static void derived_done(struct store_req *r, enum store_result res, const char *err)
+{
+	struct waiter *w = r->arg;
+	(void)err;
+	pthread_mutex_lock(&w->mu);
+	w->failed += res == STORE_FAILED;
+	w->left--;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Readings submitted together share group commits: many VMs' SLA states
+ * do not cost one fsync each. */
+static void test_derived_requests_share_commits(void **state)
+{
+	struct fixture *f = *state;
+	send1(f, 0, "cpu.used_pct", 1);
+	enum { N = 40 };
+	static struct store_req req[N];
+	static Vigil__Sample smp[N];
+	static Vigil__Sample *list[N];
+	struct waiter w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, N, 0 };
+	struct store_stats before, after;
+	store_get_stats(f->st, &before);
+	for (int k = 0; k < N; k++) {
+		vigil__sample__init(&smp[k]);
+		smp[k].metric = "sla.p_violation";
+		smp[k].value = k < N / 2 ? 0.25 : 0.75;
+		list[k] = &smp[k];
+		memset(&req[k], 0, sizeof(req[k]));
+		req[k].kind = STORE_REQ_DERIVED;
+		req[k].vm_uuid = UUID1;
+		req[k].samples = &list[k];
+		req[k].n_samples = 1;
+		req[k].t_start_ms = T0 + (int64_t)k * STEP;
+		req[k].t_end_ms = T0 + (int64_t)(k + 1) * STEP;
+		req[k].interval_ms = STEP;
+		req[k].done = derived_done;
+		req[k].arg = &w;
+		store_submit(f->st, &req[k]);
+	}
+	pthread_mutex_lock(&w.mu);
+	while (w.left)
+		pthread_cond_wait(&w.cv, &w.mu);
+	pthread_mutex_unlock(&w.mu);
+	assert_int_equal(w.failed, 0);
+	store_get_stats(f->st, &after);
+	assert_true(after.commits - before.commits < N / 2);
+	struct rows *rs = all_rows(f, "sla.p_violation");
+	assert_int_equal(rs->n, 2);
+	assert_int_equal(rs->r[0].samples, N / 2);
+	assert_int_equal(rs->r[1].t_end_ms, T0 + N * STEP);
+}
+
 /* ---- migration from schema version 2 ---------------------------------------------------- */
 
 static void exec_ok(sqlite3 *db, const char *sql)
@@ -753,6 +816,7 @@ int main(void)
 		cmocka_unit_test(test_tier_choice),
 		cmocka_unit_test_setup_teardown(test_recovery_from_journal_after_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_version_2_rows_are_converted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_derived_requests_share_commits, setup, teardown),
 		cmocka_unit_test(test_value_codec_round_trips_exactly),
 		cmocka_unit_test(test_interval_codec_round_trips),
 		cmocka_unit_test(test_rollup_codec_round_trips),
