@@ -18,7 +18,7 @@ BUILD    := build
 WERROR   ?= -Werror
 
 WARNINGS := -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-PKGS     := libbpf sqlite3 libprotobuf-c json-c libvirt libxml-2.0 libconfig
+PKGS     := libbpf sqlite3 libprotobuf-c json-c libvirt libxml-2.0 libconfig libzstd
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARNINGS) -D_GNU_SOURCE -MMD -MP \
             -I$(BUILD)/gen -I$(BUILD)/bpf -Icommon -Ibpf -Iuserspace -Icollector -Icli \
@@ -167,6 +167,12 @@ $(BUILD)/tests/uring_io: tests/helpers/uring_io.c
 	@echo '  CC      $@'
 	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(shell pkg-config --libs liburing 2>/dev/null || echo -luring)
 
+# The crash tests' sender speaks the wire format, so it links the common code.
+$(BUILD)/tests/ack_sender: tests/helpers/ack_sender.c $(REL_COMMON)
+	@mkdir -p $(dir $@)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
 	@echo '  CC      $@'
@@ -225,6 +231,12 @@ bench-sla: deps
 	@$(MAKE) --no-print-directory $(BUILD)/bench/sla_eval
 	@$(BUILD)/bench/sla_eval
 bench: bench-sla
+
+# The interval store's own load generator (bench/store_load.sh).
+$(BUILD)/bench/store_load: bench/store_load.c $(REL_COMMON)
+	@mkdir -p $(dir $@)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS)
 
 bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/bench/sched_cost $(BUILD)/bench/tc_cost

@@ -134,7 +134,7 @@ static double bench_engine(struct sla_engine *e, Vigil__Batch *b)
 		for (int rep = 0; rep < 200; rep++) {
 			b->t_start_ms += 5000;
 			b->t_end_ms += 5000;
-			sla_engine_on_batch(e, NULL, b, b->t_end_ms);
+			sla_engine_on_batch(e, b, b->t_end_ms);
 		}
 		double ns = (now_s() - t0) * 1e9 / (200.0 * VMS);
 		best = ns < best ? ns : best;

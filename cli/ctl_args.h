@@ -2,20 +2,42 @@
 #ifndef VIGIL_CTL_ARGS_H
 #define VIGIL_CTL_ARGS_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "cli.h"
 
-enum ctl_command { CTL_STATUS, CTL_METRICS, CTL_SLA, CTL_ALERTS, CTL_AVAILABILITY };
+enum ctl_command { CTL_STATUS, CTL_METRICS, CTL_HISTORY, CTL_HOSTS, CTL_VMS, CTL_SHOW,
+		  CTL_SLA, CTL_ALERTS, CTL_AVAILABILITY };
+
+#define CTL_MAX_TAGS 4
+
+struct ctl_tag {
+	char key[33];
+	char value[129];
+};
 
 struct ctl_args {
 	enum ctl_command command;
 	const char *collector;  /* nng URL, used unless db is set */
 	const char *db;         /* read this SQLite file directly */
 	int json;
+	int csv;
 	int timeout_ms;
+	/* history, show */
+	const char *vm;         /* name or UUID */
+	const char *metric;
+	struct ctl_tag tags[CTL_MAX_TAGS];
+	unsigned n_tags;
+	int64_t since_ms;       /* 0: from the start */
+	int64_t until_ms;       /* 0: now */
+	int64_t step_ms;        /* 0: intervals */
+	/* vms */
+	const char *host;
 };
 
+/* Relative times (--since -1h) are taken against now_ms. */
+enum args_result ctl_args_parse_at(int argc, char **argv, struct ctl_args *a, int64_t now_ms, FILE *out, FILE *err);
 enum args_result ctl_args_parse(int argc, char **argv, struct ctl_args *a, FILE *out, FILE *err);
 
 #endif

@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "catalogue.h"
 #include "ctl_args.h"
+#include "history_view.h"
 #include "metrics_view.h"
 #include "query.h"
 #include "rpc.h"
@@ -74,6 +75,193 @@ static int run_status(const struct ctl_args *a)
 	return rc < 0 ? EXIT_RUNTIME : 0;
 }
 
+/* Sends req and returns the reply when it is of the wanted kind; otherwise
+ * says why and returns NULL. */
+static Vigil__Envelope *ask(const struct ctl_args *a, Vigil__Envelope *req, Vigil__Envelope__BodyCase want)
+{
+	char err[512];
+	nng_socket sock;
+	if (rpc_open(&sock, a->collector, a->timeout_ms, 1, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vigilctl: %s (is vigil-collector running? or use --db FILE)\n", err);
+		return NULL;
+	}
+	Vigil__Envelope *reply = NULL;
+	int rc = rpc_call(sock, req, &reply, err, sizeof(err));
+	nng_close(sock);
+	if (rc < 0) {
+		fprintf(stderr, "vigilctl: collector %s: %s\n", a->collector, err);
+		return NULL;
+	}
+	if (reply->body_case != want) {
+		fprintf(stderr, "vigilctl: %s\n",
+			reply->body_case == VIGIL__ENVELOPE__BODY_ERROR ? reply->error->message : "unexpected reply");
+		wire_free(reply);
+		return NULL;
+	}
+	return reply;
+}
+
+static enum view_format format_of(const struct ctl_args *a)
+{
+	return a->json ? VIEW_JSON : a->csv ? VIEW_CSV : VIEW_TABLE;
+}
+
+static struct store *open_db_or_say(const char *path)
+{
+	char err[512];
+	struct store *st;
+	if (store_open(&st, path, 1, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vigilctl: %s\n", err);
+		return NULL;
+	}
+	return st;
+}
+
+static int run_history(const struct ctl_args *a)
+{
+	Vigil__Tag tags[CTL_MAX_TAGS], *tag_ptrs[CTL_MAX_TAGS];
+	Vigil__HistoryQuery q = VIGIL__HISTORY_QUERY__INIT;
+	q.vm = (char *)a->vm;
+	q.metric = (char *)(a->metric ? a->metric : "");
+	q.since_ms = a->since_ms;
+	q.until_ms = a->until_ms;
+	q.step_ms = a->step_ms;
+	for (unsigned i = 0; i < a->n_tags; i++) {
+		vigil__tag__init(&tags[i]);
+		tags[i].key = (char *)a->tags[i].key;
+		tags[i].value = (char *)a->tags[i].value;
+		tag_ptrs[i] = &tags[i];
+	}
+	q.has_tags = a->n_tags > 0;
+	q.n_tags = a->n_tags;
+	q.tags = a->n_tags ? tag_ptrs : NULL;
+	Vigil__HistoryReply *r = NULL;
+	Vigil__Envelope *reply = NULL;
+	if (a->db) {
+		char err[512];
+		struct store *st = open_db_or_say(a->db);
+		if (!st)
+			return EXIT_RUNTIME;
+		int rc = query_history(store_db(st), clock_realtime_ms(), &q, 0, &r, err, sizeof(err));
+		store_close(st);
+		if (rc < 0) {
+			fprintf(stderr, "vigilctl: %s: %s\n", a->db, err);
+			return EXIT_RUNTIME;
+		}
+	} else {
+		Vigil__Envelope req = VIGIL__ENVELOPE__INIT;
+		req.body_case = VIGIL__ENVELOPE__BODY_HISTORY_QUERY;
+		req.history_query = &q;
+		if (!(reply = ask(a, &req, VIGIL__ENVELOPE__BODY_HISTORY_REPLY)))
+			return EXIT_RUNTIME;
+		r = reply->history_reply;
+	}
+	int rc = history_print(stdout, r, format_of(a));
+	if (reply)
+		wire_free(reply);
+	else
+		vigil__history_reply__free_unpacked(r, NULL);
+	return rc < 0 ? EXIT_RUNTIME : 0;
+}
+
+static int run_hosts(const struct ctl_args *a)
+{
+	Vigil__HostsReply *r = NULL;
+	Vigil__Envelope *reply = NULL;
+	if (a->db) {
+		char err[512];
+		struct store *st = open_db_or_say(a->db);
+		if (!st)
+			return EXIT_RUNTIME;
+		int rc = query_hosts(store_db(st), clock_realtime_ms(), &r, err, sizeof(err));
+		store_close(st);
+		if (rc < 0) {
+			fprintf(stderr, "vigilctl: %s: %s\n", a->db, err);
+			return EXIT_RUNTIME;
+		}
+	} else {
+		Vigil__Envelope req = VIGIL__ENVELOPE__INIT;
+		Vigil__HostsQuery q = VIGIL__HOSTS_QUERY__INIT;
+		req.body_case = VIGIL__ENVELOPE__BODY_HOSTS_QUERY;
+		req.hosts_query = &q;
+		if (!(reply = ask(a, &req, VIGIL__ENVELOPE__BODY_HOSTS_REPLY)))
+			return EXIT_RUNTIME;
+		r = reply->hosts_reply;
+	}
+	int rc = hosts_print(stdout, r, format_of(a));
+	if (reply)
+		wire_free(reply);
+	else
+		vigil__hosts_reply__free_unpacked(r, NULL);
+	return rc < 0 ? EXIT_RUNTIME : 0;
+}
+
+static int run_vms(const struct ctl_args *a)
+{
+	Vigil__VmsReply *r = NULL;
+	Vigil__Envelope *reply = NULL;
+	if (a->db) {
+		char err[512];
+		struct store *st = open_db_or_say(a->db);
+		if (!st)
+			return EXIT_RUNTIME;
+		int rc = query_vms(store_db(st), clock_realtime_ms(), a->host, &r, err, sizeof(err));
+		store_close(st);
+		if (rc < 0) {
+			fprintf(stderr, "vigilctl: %s: %s\n", a->db, err);
+			return EXIT_RUNTIME;
+		}
+	} else {
+		Vigil__Envelope req = VIGIL__ENVELOPE__INIT;
+		Vigil__VmsQuery q = VIGIL__VMS_QUERY__INIT;
+		q.host = (char *)(a->host ? a->host : "");
+		req.body_case = VIGIL__ENVELOPE__BODY_VMS_QUERY;
+		req.vms_query = &q;
+		if (!(reply = ask(a, &req, VIGIL__ENVELOPE__BODY_VMS_REPLY)))
+			return EXIT_RUNTIME;
+		r = reply->vms_reply;
+	}
+	int rc = vms_print(stdout, r, format_of(a));
+	if (reply)
+		wire_free(reply);
+	else
+		vigil__vms_reply__free_unpacked(r, NULL);
+	return rc < 0 ? EXIT_RUNTIME : 0;
+}
+
+static int run_show(const struct ctl_args *a)
+{
+	Vigil__ShowReply *r = NULL;
+	Vigil__Envelope *reply = NULL;
+	if (a->db) {
+		char err[512];
+		struct store *st = open_db_or_say(a->db);
+		if (!st)
+			return EXIT_RUNTIME;
+		int rc = query_show(store_db(st), clock_realtime_ms(), a->vm, &r, err, sizeof(err));
+		store_close(st);
+		if (rc < 0) {
+			fprintf(stderr, "vigilctl: %s\n", err);
+			return EXIT_RUNTIME;
+		}
+	} else {
+		Vigil__Envelope req = VIGIL__ENVELOPE__INIT;
+		Vigil__ShowQuery q = VIGIL__SHOW_QUERY__INIT;
+		q.vm = (char *)a->vm;
+		req.body_case = VIGIL__ENVELOPE__BODY_SHOW_QUERY;
+		req.show_query = &q;
+		if (!(reply = ask(a, &req, VIGIL__ENVELOPE__BODY_SHOW_REPLY)))
+			return EXIT_RUNTIME;
+		r = reply->show_reply;
+	}
+	int rc = show_print(stdout, r, format_of(a));
+	if (reply)
+		wire_free(reply);
+	else
+		vigil__show_reply__free_unpacked(r, NULL);
+	return rc < 0 ? EXIT_RUNTIME : 0;
+}
+
 /* The catalogue is built in: it needs neither a collector nor a database. */
 static int run_metrics(const struct ctl_args *a)
 {
@@ -103,6 +291,14 @@ int main(int argc, char **argv)
 		return run_status(&args);
 	case CTL_METRICS:
 		return run_metrics(&args);
+	case CTL_HISTORY:
+		return run_history(&args);
+	case CTL_HOSTS:
+		return run_hosts(&args);
+	case CTL_VMS:
+		return run_vms(&args);
+	case CTL_SHOW:
+		return run_show(&args);
 	case CTL_SLA:
 	case CTL_ALERTS:
 	case CTL_AVAILABILITY:

@@ -31,7 +31,8 @@ static int is_sla_command(const char *w)
 int sla_cli_command_index(int argc, char **argv)
 {
 	/* The global options that take a value in the next argument. */
-	static const char *const with_value[] = { "-c", "--collector", "-d", "--db", "-t", "--timeout", NULL };
+	static const char *const with_value[] = { "-c", "--collector", "-d", "--db", "-t", "--timeout", "--tag",
+						  "--since", "--until", "--step", "--host", NULL };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--") == 0)

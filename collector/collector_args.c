@@ -21,20 +21,23 @@ static void usage(FILE *f)
 		"                        tcp://HOST:PORT or ipc:///path\n"
 		"  -d, --db FILE         SQLite database, created if missing\n"
 		"                        (default %s)\n"
+		"  -w, --workers N       threads decoding requests and answering queries\n"
+		"                        (default %d; the store has one writer thread)\n"
 		"      --log-level LVL   error, warning, info (default) or debug\n"
 		"  -h, --help            show this help\n"
 		"  -V, --version         show the version\n"
 		"\n"
 		"Exit status: 0 on a clean stop (SIGINT/SIGTERM), 1 on a runtime error,\n"
 		"2 on a usage or configuration error.\n",
-		VIGIL_DEFAULT_CONFIG, VIGIL_DEFAULT_LISTEN, VIGIL_DEFAULT_DB);
+		VIGIL_DEFAULT_CONFIG, VIGIL_DEFAULT_LISTEN, VIGIL_DEFAULT_DB, SERVER_DEFAULT_WORKERS);
 }
 
 enum args_result collector_args_parse(int argc, char **argv, struct collector_args *a, FILE *out, FILE *err)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "listen", required_argument, NULL, 'l' }, { "db", required_argument, NULL, 'd' },
-		{ "log-level", required_argument, NULL, 'L' }, { "help", no_argument, NULL, 'h' },
+		{ "log-level", required_argument, NULL, 'L' }, { "workers", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 },
 	};
 	a->listen = VIGIL_DEFAULT_LISTEN;
@@ -42,11 +45,12 @@ enum args_result collector_args_parse(int argc, char **argv, struct collector_ar
 	a->config = VIGIL_DEFAULT_CONFIG;
 	a->config_required = 0;
 	a->log_level = LOG_LVL_INFO;
+	a->workers = SERVER_DEFAULT_WORKERS;
 	a->set_on_cli = 0;
 	optind = 1;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, ":c:l:d:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:l:d:w:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			a->config = optarg;
@@ -67,6 +71,16 @@ enum args_result collector_args_parse(int argc, char **argv, struct collector_ar
 			}
 			a->set_on_cli |= ARG_SET_LOG_LEVEL;
 			break;
+		case 'w': {
+			unsigned long v;
+			if (cli_parse_uint(optarg, 1, SERVER_MAX_WORKERS, &v) < 0) {
+				fprintf(err, "vigil-collector: --workers '%s': want 1-%d\n", optarg, SERVER_MAX_WORKERS);
+				return ARGS_USAGE_ERROR;
+			}
+			a->workers = (unsigned)v;
+			a->set_on_cli |= ARG_SET_WORKERS;
+			break;
+		}
 		case 'h':
 			usage(out);
 			return ARGS_EXIT_OK;

@@ -10,7 +10,7 @@
 
 /* Which options the command line gave, so the config file does not
  * override them. */
-enum { ARG_SET_LISTEN = 1, ARG_SET_DB = 2, ARG_SET_LOG_LEVEL = 4 };
+enum { ARG_SET_LISTEN = 1, ARG_SET_DB = 2, ARG_SET_LOG_LEVEL = 4, ARG_SET_WORKERS = 8 };
 
 struct collector_args {
 	const char *listen;
@@ -18,6 +18,7 @@ struct collector_args {
 	const char *config;  /* config file; VIGIL_DEFAULT_CONFIG unless given */
 	int config_required; /* given with --config: it must exist */
 	int log_level;
+	unsigned workers;    /* threads that decode requests and answer queries */
 	unsigned set_on_cli; /* ARG_SET_* */
 };
 

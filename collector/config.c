@@ -6,9 +6,10 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "server.h"
 
 /* Top-level names the file may hold; groups belong to their subsystems. */
-static const char *const known_names[] = { "listen", "db", "log_level", "storage", "sla", NULL };
+static const char *const known_names[] = { "listen", "db", "log_level", "workers", "storage", "sla", NULL };
 
 int collector_config_load(config_t *cfg, const char *path, int required, char *err, size_t errlen)
 {
@@ -67,6 +68,16 @@ int collector_config_apply(const config_t *cfg, struct collector_args *a, char *
 		a->listen = listen;
 	if (!(a->set_on_cli & ARG_SET_DB))
 		a->db = db;
+	const config_setting_t *w = config_lookup(cfg, "workers");
+	if (w && !(a->set_on_cli & ARG_SET_WORKERS)) {
+		int v = config_setting_get_int(w);
+		if (config_setting_type(w) != CONFIG_TYPE_INT || v < 1 || v > SERVER_MAX_WORKERS) {
+			snprintf(err, errlen, "line %d: 'workers' must be a whole number, 1-%d", config_setting_source_line(w),
+				 SERVER_MAX_WORKERS);
+			return -1;
+		}
+		a->workers = (unsigned)v;
+	}
 	if (level && !(a->set_on_cli & ARG_SET_LOG_LEVEL)) {
 		int lvl = cli_parse_log_level(level);
 		if (lvl < 0) {

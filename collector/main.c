@@ -12,6 +12,7 @@
 #include "log.h"
 #include "server.h"
 #include "sla_live.h"
+#include "storage_config.h"
 #include "store.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -44,13 +45,17 @@ static int ensure_db_dir(const char *db)
 	return rc == 0 || errno == EEXIST ? 0 : -1;
 }
 
-/* Reads the config file and lets it fill what the command line left. */
-static int load_config(config_t *cfg, struct collector_args *args, char *err, size_t errlen)
+/* Reads the config file and lets it fill what the command line left; the
+ * storage group is the store's. */
+static int load_config(config_t *cfg, struct collector_args *args, struct storage_config *storage, char *err,
+		       size_t errlen)
 {
+	storage_config_defaults(storage);
 	if (collector_config_load(cfg, args->config, args->config_required, err, errlen) < 0)
 		return -1;
 	char why[400];
-	if (collector_config_apply(cfg, args, why, sizeof(why)) < 0) {
+	if (collector_config_apply(cfg, args, why, sizeof(why)) < 0 ||
+	    storage_config_read(cfg, storage, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "%s: %s", args->config, why);
 		return -1;
 	}
@@ -70,14 +75,17 @@ int main(int argc, char **argv)
 	}
 	char err[512];
 	config_t cfg; /* keeps the strings args may now point into */
-	if (load_config(&cfg, &args, err, sizeof(err)) < 0) {
+	struct storage_config storage;
+	if (load_config(&cfg, &args, &storage, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vigil-collector: %s\n", err);
 		config_destroy(&cfg);
+		storage_config_free(&storage);
 		return EXIT_USAGE;
 	}
 	struct sla_engine *sla;
 	if (sla_live_setup(&cfg, args.config, &sla) < 0) {
 		config_destroy(&cfg);
+		storage_config_free(&storage);
 		return EXIT_USAGE;
 	}
 	log_init("vigil-collector", args.log_level);
@@ -86,16 +94,19 @@ int main(int argc, char **argv)
 	struct store *st;
 	if (ensure_db_dir(args.db) < 0)
 		log_warn("cannot create the directory of %s: %s", args.db, strerror(errno));
-	if (store_open(&st, args.db, 0, err, sizeof(err)) < 0) {
+	int rc = store_open_config(&st, args.db, &storage, err, sizeof(err));
+	storage_config_free(&storage);
+	if (rc < 0) {
 		log_error("%s", err);
 		sla_live_stop(sla);
 		config_destroy(&cfg);
 		return EXIT_RUNTIME;
 	}
 	log_info("database %s ready", args.db);
-	int rc = sla_live_start(sla, st);
+	struct server_options opt = { args.listen, args.db, args.workers };
+	rc = sla_live_start(sla, st);
 	if (rc == 0)
-		rc = server_run(st, args.listen, &stop_requested);
+		rc = server_run(st, &opt, &stop_requested);
 	sla_live_stop(sla);
 	store_close(st);
 	config_destroy(&cfg);

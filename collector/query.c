@@ -4,15 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The whole-VM (untagged) reading of a metric, from the series' open row. */
-#define LATEST_VALUE(metric)                                                      \
-	"(SELECT i.value FROM series s JOIN intervals i ON i.id = s.last_row "    \
-	"  WHERE s.vm_id = v.id AND s.tags = '' AND s.metric_id = "               \
-	"    (SELECT id FROM metrics WHERE name = '" metric "'))"
+#include "history.h"
+#include "wire.h"
 
+/* The latest whole-VM CPU readings are kept on the VM's row by the writer,
+ * so this reads one row per VM and nothing else. */
 static const char status_sql[] =
 	"SELECT h.name, v.name, v.uuid, v.state, v.vcpus, v.last_seen, h.last_seen, h.interval_ms, "
-	LATEST_VALUE("cpu.used_pct") ", " LATEST_VALUE("cpu.wait_pct") " "
+	"v.cpu_used_pct, v.cpu_wait_pct "
 	"FROM vms v JOIN hosts h ON h.id = v.host_id "
 	/* The hypervisor's own entry carries host.* metrics; it is not a VM. */
 	"WHERE v.source <> 'host' ORDER BY h.name, v.name";
@@ -109,4 +108,351 @@ void status_reply_free(Vigil__StatusReply *r)
 {
 	if (r)
 		vigil__status_reply__free_unpacked(r, NULL);
+}
+
+/* ---- history ------------------------------------------------------------- */
+
+/* Retention per tier as the collector recorded it. */
+static void read_retention(sqlite3 *db, int64_t out[TIER_COUNT])
+{
+	static const int64_t defaults[TIER_COUNT] = { 14 * 86400000LL, 90 * 86400000LL, 730 * 86400000LL };
+	sqlite3_stmt *st;
+	memcpy(out, defaults, sizeof(defaults));
+	if (sqlite3_prepare_v2(db, "SELECT tier, retention_ms FROM storage_tiers", -1, &st, NULL) != SQLITE_OK)
+		return;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int t = sqlite3_column_int(st, 0);
+		if (t >= 0 && t < TIER_COUNT)
+			out[t] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+}
+
+static int64_t first_data_ms(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int64_t first = INT64_MIN;
+	if (sqlite3_prepare_v2(db, "SELECT min(first_seen) FROM hosts", -1, &st, NULL) != SQLITE_OK)
+		return first;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		first = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return first;
+}
+
+struct row_sink {
+	Vigil__HistoryRow **rows;
+	size_t n, cap, max;
+	int truncated, oom;
+};
+
+static Vigil__HistoryRow *row_new(struct row_sink *k, const struct history_row *id)
+{
+	if (k->max && k->n >= k->max) {
+		k->truncated = 1;
+		return NULL;
+	}
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 64;
+		Vigil__HistoryRow **g = realloc(k->rows, cap * sizeof(*g));
+		if (!g) {
+			k->oom = 1;
+			return NULL;
+		}
+		k->rows = g;
+		k->cap = cap;
+	}
+	Vigil__HistoryRow *r = malloc(sizeof(*r));
+	if (!r) {
+		k->oom = 1;
+		return NULL;
+	}
+	vigil__history_row__init(r);
+	r->host = strdup(id->host);
+	r->vm = strdup(id->vm);
+	r->vm_uuid = strdup(id->vm_uuid);
+	r->metric = strdup(id->metric);
+	r->layer = strdup(id->layer);
+	r->unit = strdup(id->unit);
+	r->tags = strdup(id->tags);
+	r->kind = strdup(id->kind ? id->kind : "");
+	k->rows[k->n++] = r;
+	if (!r->host || !r->vm || !r->vm_uuid || !r->metric || !r->layer || !r->unit || !r->tags || !r->kind) {
+		k->oom = 1;
+		return NULL;
+	}
+	return r;
+}
+
+static int interval_row(const struct history_row *h, void *arg)
+{
+	struct row_sink *k = arg;
+	Vigil__HistoryRow *r = row_new(k, h);
+	if (!r)
+		return 1;
+	r->t_start_ms = h->t_start_ms;
+	r->t_end_ms = h->t_end_ms;
+	r->value = h->value;
+	r->samples = h->samples;
+	r->gap = (h->flags & IV_GAP) != 0;
+	r->reset = (h->flags & IV_RESET) != 0;
+	r->open = h->open;
+	return 0;
+}
+
+static int bucket_row(const struct history_bucket *b, void *arg)
+{
+	struct row_sink *k = arg;
+	Vigil__HistoryRow *r = row_new(k, b->id);
+	if (!r)
+		return 1;
+	r->t_start_ms = b->start_ms;
+	r->t_end_ms = b->start_ms + b->step_ms;
+	r->value = b->mean;
+	r->min = b->min;
+	r->max = b->max;
+	r->last = b->last;
+	r->sum = b->sum;
+	r->covered_ms = b->covered_ms;
+	r->gap = (b->flags & IV_GAP) != 0;
+	r->reset = (b->flags & IV_RESET) != 0;
+	return 0;
+}
+
+static Vigil__HistoryReply *history_reply_new(int64_t now_ms)
+{
+	Vigil__HistoryReply *r = malloc(sizeof(*r));
+	if (!r)
+		return NULL;
+	vigil__history_reply__init(r);
+	r->now_ms = now_ms;
+	return r;
+}
+
+int query_history(sqlite3 *db, int64_t now_ms, const Vigil__HistoryQuery *q, size_t max_rows,
+		  Vigil__HistoryReply **out, char *err, size_t errlen)
+{
+	char tags[WIRE_TAGS_MAX_LEN];
+	if (q->has_tags && wire_canonical_tags(q->tags, q->n_tags, tags, sizeof(tags)) < 0) {
+		snprintf(err, errlen, "tags: a key is given twice");
+		return -1;
+	}
+	struct history_filter f = {
+		.host = q->host && q->host[0] ? q->host : NULL,
+		.vm = q->vm && q->vm[0] ? q->vm : NULL,
+		.metric = q->metric && q->metric[0] ? q->metric : NULL,
+		.tags = q->has_tags ? tags : NULL,
+		.tags_subset = 1,
+		.since_ms = q->since_ms,
+		.until_ms = q->until_ms ? q->until_ms : now_ms,
+	};
+	if (f.until_ms < f.since_ms) {
+		snprintf(err, errlen, "the window ends before it starts");
+		return -1;
+	}
+	int64_t retention[TIER_COUNT], step = q->step_ms;
+	read_retention(db, retention);
+	/* A window reaching back before anything was stored is covered by a
+	 * tier whose retention has removed nothing yet. */
+	int64_t first = first_data_ms(db), since = f.since_ms > first ? f.since_ms : first;
+	enum tier tier = history_choose_tier(retention, now_ms, since, &step);
+	struct row_sink sink = { .max = max_rows };
+	int rc = tier == TIER_RAW && step <= 0 ? history_scan(db, &f, interval_row, &sink, err, errlen)
+					       : history_rollups(db, &f, tier, step, bucket_row, &sink, err, errlen);
+	Vigil__HistoryReply *r = history_reply_new(now_ms);
+	if (rc < 0 || sink.oom || !r || !(r->tier = strdup(tier_name[tier]))) {
+		if (rc >= 0)
+			snprintf(err, errlen, "out of memory");
+		for (size_t i = 0; i < sink.n; i++)
+			vigil__history_row__free_unpacked(sink.rows[i], NULL);
+		free(sink.rows);
+		if (r)
+			vigil__history_reply__free_unpacked(r, NULL);
+		return -1;
+	}
+	r->step_ms = tier == TIER_RAW && step <= 0 ? 0 : step;
+	r->rows = sink.rows;
+	r->n_rows = sink.n;
+	r->truncated = sink.truncated;
+	*out = r;
+	return 0;
+}
+
+/* ---- hosts and VMs --------------------------------------------------------- */
+
+static const char hosts_sql[] =
+	"SELECT h.name, h.last_seq, h.interval_ms, h.first_seen, h.last_seen, "
+	"(SELECT count(*) FROM vms v WHERE v.host_id = h.id AND v.last_seen >= h.last_seen AND v.source <> 'host') "
+	"FROM hosts h ORDER BY h.name";
+
+static int grow(void *arrp, size_t n, size_t size)
+{
+	void **arr = arrp;
+	if (n & (n - 1))
+		return 0; /* only at powers of two */
+	void *g = realloc(*arr, (n ? n * 2 : 1) * size);
+	if (!g)
+		return -1;
+	*arr = g;
+	return 0;
+}
+
+int query_hosts(sqlite3 *db, int64_t now_ms, Vigil__HostsReply **out, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	Vigil__HostsReply *r = calloc(1, sizeof(*r));
+	if (!r || sqlite3_prepare_v2(db, hosts_sql, -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "hosts query: %s", r ? sqlite3_errmsg(db) : "out of memory");
+		free(r);
+		return -1;
+	}
+	vigil__hosts_reply__init(r);
+	r->now_ms = now_ms;
+	int rc, oom = 0;
+	while (!oom && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		Vigil__HostInfo *h = malloc(sizeof(*h));
+		if (!h || grow(&r->hosts, r->n_hosts, sizeof(*r->hosts)) < 0) {
+			free(h);
+			oom = 1;
+			break;
+		}
+		vigil__host_info__init(h);
+		r->hosts[r->n_hosts++] = h;
+		h->name = column_dup(st, 0);
+		h->last_seq = (uint64_t)sqlite3_column_int64(st, 1);
+		h->interval_ms = (uint32_t)sqlite3_column_int64(st, 2);
+		h->first_seen_ms = sqlite3_column_int64(st, 3);
+		h->last_seen_ms = sqlite3_column_int64(st, 4);
+		h->vms = (uint32_t)sqlite3_column_int64(st, 5);
+		h->state = strdup(now_ms - h->last_seen_ms > STATUS_STALE_INTERVALS * (int64_t)h->interval_ms ? "stale"
+													  : "up");
+		oom = !h->name || !h->state;
+	}
+	sqlite3_finalize(st);
+	if (oom || rc != SQLITE_DONE) {
+		snprintf(err, errlen, "hosts query: %s", oom ? "out of memory" : sqlite3_errmsg(db));
+		vigil__hosts_reply__free_unpacked(r, NULL);
+		return -1;
+	}
+	*out = r;
+	return 0;
+}
+
+static const char vms_sql[] =
+	"SELECT h.name, v.name, v.uuid, v.state, v.source, v.vcpus, v.first_seen, v.last_seen, h.last_seen, "
+	"h.interval_ms FROM vms v JOIN hosts h ON h.id = v.host_id "
+	"WHERE (?1 IS NULL OR h.name = ?1) AND (?2 IS NULL OR v.name = ?2 OR v.uuid = ?2) "
+	"ORDER BY h.name, v.name, v.uuid";
+
+static Vigil__VmInfo *vm_info_row(sqlite3_stmt *st, int64_t now_ms)
+{
+	Vigil__VmInfo *v = malloc(sizeof(*v));
+	if (!v)
+		return NULL;
+	vigil__vm_info__init(v);
+	int64_t vm_seen = sqlite3_column_int64(st, 7), host_seen = sqlite3_column_int64(st, 8);
+	int64_t interval = sqlite3_column_int64(st, 9);
+	const char *state = now_ms - host_seen > STATUS_STALE_INTERVALS * interval ? "stale"
+			    : vm_seen < host_seen				   ? "gone"
+										   : NULL;
+	v->host = column_dup(st, 0);
+	v->name = column_dup(st, 1);
+	v->uuid = column_dup(st, 2);
+	v->state = state ? strdup(state) : column_dup(st, 3);
+	v->source = column_dup(st, 4);
+	v->vcpus = (uint32_t)sqlite3_column_int64(st, 5);
+	v->first_seen_ms = sqlite3_column_int64(st, 6);
+	v->last_seen_ms = vm_seen;
+	if (!v->host || !v->name || !v->uuid || !v->state || !v->source) {
+		vigil__vm_info__free_unpacked(v, NULL);
+		return NULL;
+	}
+	return v;
+}
+
+static int vms_select(sqlite3 *db, int64_t now_ms, const char *host, const char *vm, Vigil__VmsReply *r, char *err,
+		      size_t errlen)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, vms_sql, -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "VM query: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	if (host && host[0])
+		sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
+	if (vm)
+		sqlite3_bind_text(st, 2, vm, -1, SQLITE_STATIC);
+	int rc, oom = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		Vigil__VmInfo *v = vm_info_row(st, now_ms);
+		if (!v || grow(&r->vms, r->n_vms, sizeof(*r->vms)) < 0) {
+			if (v)
+				vigil__vm_info__free_unpacked(v, NULL);
+			oom = 1;
+			break;
+		}
+		r->vms[r->n_vms++] = v;
+	}
+	sqlite3_finalize(st);
+	if (oom || rc != SQLITE_DONE) {
+		snprintf(err, errlen, "VM query: %s", oom ? "out of memory" : sqlite3_errmsg(db));
+		return -1;
+	}
+	return 0;
+}
+
+int query_vms(sqlite3 *db, int64_t now_ms, const char *host, Vigil__VmsReply **out, char *err, size_t errlen)
+{
+	Vigil__VmsReply *r = malloc(sizeof(*r));
+	if (!r) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	vigil__vms_reply__init(r);
+	r->now_ms = now_ms;
+	if (vms_select(db, now_ms, host, NULL, r, err, errlen) < 0) {
+		vigil__vms_reply__free_unpacked(r, NULL);
+		return -1;
+	}
+	*out = r;
+	return 0;
+}
+
+int query_show(sqlite3 *db, int64_t now_ms, const char *vm, Vigil__ShowReply **out, char *err, size_t errlen)
+{
+	Vigil__VmsReply found = VIGIL__VMS_REPLY__INIT;
+	if (vms_select(db, now_ms, NULL, vm, &found, err, errlen) < 0)
+		return -1;
+	if (found.n_vms != 1) {
+		if (found.n_vms == 0)
+			snprintf(err, errlen, "no VM named '%s' (see vigilctl vms)", vm);
+		else
+			snprintf(err, errlen, "%zu VMs are named '%s'; give the UUID (see vigilctl vms)", found.n_vms, vm);
+		for (size_t i = 0; i < found.n_vms; i++)
+			vigil__vm_info__free_unpacked(found.vms[i], NULL);
+		free(found.vms);
+		return -1;
+	}
+	Vigil__ShowReply *r = malloc(sizeof(*r));
+	struct row_sink sink = { 0 };
+	int rc = r ? history_current(db, found.vms[0]->uuid, interval_row, &sink, err, errlen) : -1;
+	if (!r || rc < 0 || sink.oom) {
+		if (!r || sink.oom)
+			snprintf(err, errlen, "out of memory");
+		for (size_t i = 0; i < sink.n; i++)
+			vigil__history_row__free_unpacked(sink.rows[i], NULL);
+		free(sink.rows);
+		free(r);
+		vigil__vm_info__free_unpacked(found.vms[0], NULL);
+		free(found.vms);
+		return -1;
+	}
+	vigil__show_reply__init(r);
+	r->vm = found.vms[0];
+	free(found.vms);
+	r->current = sink.rows;
+	r->n_current = sink.n;
+	r->now_ms = now_ms;
+	*out = r;
+	return 0;
 }

@@ -3,8 +3,12 @@
 #include <errno.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "clock.h"
 #include "log.h"
@@ -13,8 +17,7 @@
 #include "sla_query.h"
 #include "wire.h"
 
-/* Long enough to notice a stop request promptly. */
-#define RECV_POLL_MS 250
+/* ---- replies ----------------------------------------------------------------- */
 
 static int reply_error(Vigil__Error__Code code, const char *message, uint8_t **reply, size_t *reply_len)
 {
@@ -27,20 +30,16 @@ static int reply_error(Vigil__Error__Code code, const char *message, uint8_t **r
 	return wire_pack(&env, reply, reply_len);
 }
 
-static int handle_batch(struct store *st, const Vigil__Batch *b, uint8_t **reply, size_t *reply_len)
+static int reply_stored(const Vigil__Batch *b, enum store_result res, const char *err, uint8_t **reply,
+			size_t *reply_len)
 {
-	char err[512];
-	enum store_result res = store_batch(st, b, err, sizeof(err));
 	if (res == STORE_FAILED) {
 		log_error("storing batch: %s", err);
 		return reply_error(VIGIL__ERROR__CODE__STORAGE, err, reply, reply_len);
 	}
-	if (res == STORE_STORED)
-		sla_live_on_batch(st, b);
 	if (res == STORE_DUPLICATE)
 		log_info("host %s seq %llu: repeated batch acknowledged, not stored again", b->host,
 			 (unsigned long long)b->seq);
-
 	Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
 	Vigil__Ack ack = VIGIL__ACK__INIT;
 	ack.seq = b->seq;
@@ -50,105 +49,452 @@ static int handle_batch(struct store *st, const Vigil__Batch *b, uint8_t **reply
 	return wire_pack(&env, reply, reply_len);
 }
 
-static int handle_status(struct store *st, uint8_t **reply, size_t *reply_len)
+/* Packs a query's reply message, or the query's error. */
+static int reply_query(int rc, const char *err, Vigil__Envelope *env, uint8_t **reply, size_t *reply_len)
 {
-	char err[512];
-	Vigil__StatusReply *status;
-	if (query_status(store_db(st), clock_realtime_ms(), &status, err, sizeof(err)) < 0) {
-		log_error("%s", err);
+	if (rc < 0) {
+		log_warn("query: %s", err);
 		return reply_error(VIGIL__ERROR__CODE__STORAGE, err, reply, reply_len);
 	}
-	Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
-	env.body_case = VIGIL__ENVELOPE__BODY_STATUS_REPLY;
-	env.status_reply = status;
-	int rc = wire_pack(&env, reply, reply_len);
-	status_reply_free(status);
-	return rc;
+	int packed = wire_pack(env, reply, reply_len);
+	if (packed == 0 && *reply_len > WIRE_MAX_MESSAGE) {
+		free(*reply);
+		return reply_error(VIGIL__ERROR__CODE__STORAGE,
+				   "the answer is larger than one message; narrow the window or use --db", reply,
+				   reply_len);
+	}
+	return packed;
 }
 
-int server_handle(struct store *st, const uint8_t *req, size_t len, uint8_t **reply, size_t *reply_len)
+/* ---- queries ------------------------------------------------------------------ */
+
+static int answer_query(sqlite3 *db, const Vigil__Envelope *req, uint8_t **reply, size_t *reply_len)
 {
-	char err[512];
-	Vigil__Error__Code code;
-	Vigil__Envelope *env = wire_unpack(req, len, clock_realtime_ms(), &code, err, sizeof(err));
-	if (!env) {
-		log_warn("rejected request: %s", err);
-		return reply_error(code, err, reply, reply_len);
-	}
-	int rc;
-	switch (env->body_case) {
-	case VIGIL__ENVELOPE__BODY_BATCH:
-		rc = handle_batch(st, env->batch, reply, reply_len);
-		break;
+	char err[512] = "";
+	int64_t now = clock_realtime_ms();
+	Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
+	int rc, packed;
+	switch (req->body_case) {
 	case VIGIL__ENVELOPE__BODY_STATUS_QUERY:
-		rc = handle_status(st, reply, reply_len);
-		break;
+		env.body_case = VIGIL__ENVELOPE__BODY_STATUS_REPLY;
+		rc = query_status(db, now, &env.status_reply, err, sizeof(err));
+		packed = reply_query(rc, err, &env, reply, reply_len);
+		if (rc == 0)
+			status_reply_free(env.status_reply);
+		return packed;
+	case VIGIL__ENVELOPE__BODY_HISTORY_QUERY:
+		env.body_case = VIGIL__ENVELOPE__BODY_HISTORY_REPLY;
+		rc = query_history(db, now, req->history_query, HISTORY_MAX_ROWS, &env.history_reply, err,
+				   sizeof(err));
+		packed = reply_query(rc, err, &env, reply, reply_len);
+		if (rc == 0)
+			vigil__history_reply__free_unpacked(env.history_reply, NULL);
+		return packed;
+	case VIGIL__ENVELOPE__BODY_HOSTS_QUERY:
+		env.body_case = VIGIL__ENVELOPE__BODY_HOSTS_REPLY;
+		rc = query_hosts(db, now, &env.hosts_reply, err, sizeof(err));
+		packed = reply_query(rc, err, &env, reply, reply_len);
+		if (rc == 0)
+			vigil__hosts_reply__free_unpacked(env.hosts_reply, NULL);
+		return packed;
+	case VIGIL__ENVELOPE__BODY_VMS_QUERY:
+		env.body_case = VIGIL__ENVELOPE__BODY_VMS_REPLY;
+		rc = query_vms(db, now, req->vms_query->host, &env.vms_reply, err, sizeof(err));
+		packed = reply_query(rc, err, &env, reply, reply_len);
+		if (rc == 0)
+			vigil__vms_reply__free_unpacked(env.vms_reply, NULL);
+		return packed;
+	case VIGIL__ENVELOPE__BODY_SHOW_QUERY:
+		env.body_case = VIGIL__ENVELOPE__BODY_SHOW_REPLY;
+		rc = query_show(db, now, req->show_query->vm, &env.show_reply, err, sizeof(err));
+		packed = reply_query(rc, err, &env, reply, reply_len);
+		if (rc == 0)
+			vigil__show_reply__free_unpacked(env.show_reply, NULL);
+		return packed;
 	case VIGIL__ENVELOPE__BODY_SLA_EXPLAIN_QUERY:
 	case VIGIL__ENVELOPE__BODY_ALERTS_QUERY:
 	case VIGIL__ENVELOPE__BODY_AVAILABILITY_QUERY:
-		rc = sla_server_handle(st, env, reply, reply_len);
-		break;
+		return sla_server_handle(db, req, reply, reply_len);
 	default:
-		snprintf(err, sizeof(err), "message kind %d is not a request the collector serves", env->body_case);
+		snprintf(err, sizeof(err), "message kind %d is not a request the collector serves", req->body_case);
 		log_warn("rejected request: %s", err);
-		rc = reply_error(VIGIL__ERROR__CODE__MALFORMED, err, reply, reply_len);
+		return reply_error(VIGIL__ERROR__CODE__MALFORMED, err, reply, reply_len);
+	}
+}
+
+static Vigil__Envelope *decode(ProtobufCAllocator *alloc, const uint8_t *req, size_t len, uint8_t **reply,
+			       size_t *reply_len, int *rc)
+{
+	char err[512];
+	Vigil__Error__Code code;
+	Vigil__Envelope *env = wire_unpack_with(alloc, req, len, clock_realtime_ms(), &code, err, sizeof(err));
+	if (!env) {
+		log_warn("rejected request: %s", err);
+		*rc = reply_error(code, err, reply, reply_len);
+	}
+	return env;
+}
+
+int server_handle(struct store *st, sqlite3 *qdb, const uint8_t *req, size_t len, uint8_t **reply,
+		  size_t *reply_len)
+{
+	int rc = 0;
+	Vigil__Envelope *env = decode(NULL, req, len, reply, reply_len, &rc);
+	if (!env)
+		return rc;
+	if (env->body_case == VIGIL__ENVELOPE__BODY_BATCH) {
+		char err[512];
+		struct store_req *sla = sla_live_on_batch(env->batch);
+		enum store_result res = store_batch(st, env->batch, err, sizeof(err));
+		sla_live_submit(st, sla);
+		rc = reply_stored(env->batch, res, err, reply, reply_len);
+	} else {
+		rc = answer_query(qdb, env, reply, reply_len);
 	}
 	wire_free(env);
 	return rc;
 }
 
-static int open_listener(nng_socket *sock, const char *url)
+/* ---- the asynchronous server -------------------------------------------------- */
+
+/* A decoded batch is thousands of small allocations that all die together
+ * once it is acknowledged: a per-request arena makes them a pointer bump
+ * and one reset. The first chunk is kept between requests. */
+#define ARENA_CHUNK (256u << 10)
+
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t used, size;
+	max_align_t data[];
+};
+
+struct arena {
+	struct arena_chunk *head;
+	ProtobufCAllocator alloc;
+};
+
+static void *arena_alloc(void *arg, size_t size)
+{
+	struct arena *a = arg;
+	size = (size + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+	struct arena_chunk *c = a->head;
+	if (!c || c->used + size > c->size) {
+		size_t want = size > ARENA_CHUNK ? size : ARENA_CHUNK;
+		struct arena_chunk *n = malloc(sizeof(*n) + want);
+		if (!n)
+			return NULL;
+		n->used = 0;
+		n->size = want;
+		n->next = c;
+		a->head = c = n;
+	}
+	void *p = (char *)c->data + c->used;
+	c->used += size;
+	return p;
+}
+
+static void arena_free(void *arg, void *p)
+{
+	(void)arg;
+	(void)p;
+}
+
+static void arena_init(struct arena *a)
+{
+	a->head = NULL;
+	a->alloc.alloc = arena_alloc;
+	a->alloc.free = arena_free;
+	a->alloc.allocator_data = a;
+}
+
+/* Keeps the oldest chunk (the usual request fits in it), empty. */
+static void arena_reset(struct arena *a)
+{
+	struct arena_chunk *c = a->head;
+	while (c && c->next) {
+		struct arena_chunk *next = c->next;
+		free(c);
+		c = next;
+	}
+	if (c)
+		c->used = 0;
+	a->head = c;
+}
+
+static void arena_destroy(struct arena *a)
+{
+	arena_reset(a);
+	free(a->head);
+	a->head = NULL;
+}
+
+enum conn_state { CONN_RECV, CONN_WORK, CONN_STORE, CONN_SEND };
+
+struct server;
+
+/* One request in flight: an nng context and its aio. */
+struct conn {
+	struct server *srv;
+	nng_ctx ctx;
+	nng_aio *aio;
+	enum conn_state state;
+	nng_msg *msg;
+	Vigil__Envelope *env; /* in arena */
+	struct arena arena;
+	struct store_req req;
+	struct conn *next;
+};
+
+struct server {
+	nng_socket sock;
+	struct store *st;
+	const struct server_options *opt;
+	struct conn conns[SERVER_CONTEXTS];
+	pthread_t workers[SERVER_MAX_WORKERS];
+	unsigned n_workers;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct conn *head, *tail; /* received, waiting for a worker */
+	int stopping;
+	unsigned in_store; /* batches the writer has not answered yet */
+};
+
+static void conn_send(struct conn *c, uint8_t *buf, size_t len)
+{
+	nng_msg *m;
+	if (!buf || nng_msg_alloc(&m, len) != 0) {
+		free(buf);
+		log_error("out of memory building a reply; the sender will retry");
+		c->state = CONN_RECV;
+		nng_ctx_recv(c->ctx, c->aio);
+		return;
+	}
+	memcpy(nng_msg_body(m), buf, len);
+	free(buf);
+	c->state = CONN_SEND;
+	nng_aio_set_msg(c->aio, m);
+	nng_ctx_send(c->ctx, c->aio);
+}
+
+/* Called by the writer thread once the batch's commit is done. */
+static void on_stored(struct store_req *r, enum store_result res, const char *err)
+{
+	struct conn *c = r->arg;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	if (reply_stored(c->env->batch, res, err, &buf, &len) < 0)
+		buf = NULL;
+	c->env = NULL;
+	arena_reset(&c->arena);
+	conn_send(c, buf, len);
+	pthread_mutex_lock(&c->srv->mu);
+	c->srv->in_store--;
+	pthread_cond_broadcast(&c->srv->cv);
+	pthread_mutex_unlock(&c->srv->mu);
+}
+
+static void work_on(struct conn *c, sqlite3 *qdb)
+{
+	struct server *s = c->srv;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = 0;
+	Vigil__Envelope *env = decode(&c->arena.alloc, nng_msg_body(c->msg), nng_msg_len(c->msg), &buf, &len, &rc);
+	nng_msg_free(c->msg);
+	c->msg = NULL;
+	if (env && env->body_case == VIGIL__ENVELOPE__BODY_BATCH) {
+		c->env = env;
+		memset(&c->req, 0, sizeof(c->req));
+		c->req.batch = env->batch;
+		c->req.done = on_stored;
+		c->req.arg = c;
+		c->state = CONN_STORE;
+		pthread_mutex_lock(&s->mu);
+		s->in_store++;
+		pthread_mutex_unlock(&s->mu);
+		/* The SLA checks read the batch before it is handed over: once
+		 * its commit is acknowledged its memory is reused. Their
+		 * readings follow the batch, so the store knows its VMs. */
+		struct store_req *sla = sla_live_on_batch(env->batch);
+		store_submit(s->st, &c->req);
+		sla_live_submit(s->st, sla);
+		return;
+	}
+	if (env)
+		rc = answer_query(qdb, env, &buf, &len);
+	arena_reset(&c->arena);
+	conn_send(c, rc < 0 ? NULL : buf, len);
+}
+
+static void *worker_main(void *arg)
+{
+	struct server *s = arg;
+	char err[512];
+	sqlite3 *qdb = NULL;
+	/* Queries read committed data through the worker's own connection. */
+	if (sqlite3_open_v2(s->opt->db_path, &qdb, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		snprintf(err, sizeof(err), "%s", qdb ? sqlite3_errmsg(qdb) : "out of memory");
+		log_error("worker: cannot open %s for queries: %s", s->opt->db_path, err);
+	}
+	sqlite3_busy_timeout(qdb, 5000);
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		while (!s->head && !s->stopping)
+			pthread_cond_wait(&s->cv, &s->mu);
+		struct conn *c = s->head;
+		if (c) {
+			s->head = c->next;
+			if (!s->head)
+				s->tail = NULL;
+		}
+		pthread_mutex_unlock(&s->mu);
+		if (!c)
+			break;
+		work_on(c, qdb);
+	}
+	sqlite3_close(qdb);
+	return NULL;
+}
+
+static void conn_cb(void *arg)
+{
+	struct conn *c = arg;
+	struct server *s = c->srv;
+	int rv = nng_aio_result(c->aio);
+	switch (c->state) {
+	case CONN_RECV:
+		if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+			return;
+		if (rv != 0) {
+			log_warn("receive failed: %s", nng_strerror(rv));
+			nng_ctx_recv(c->ctx, c->aio);
+			return;
+		}
+		c->msg = nng_aio_get_msg(c->aio);
+		c->state = CONN_WORK;
+		c->next = NULL;
+		pthread_mutex_lock(&s->mu);
+		if (s->tail)
+			s->tail->next = c;
+		else
+			s->head = c;
+		s->tail = c;
+		pthread_cond_signal(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		return;
+	case CONN_SEND:
+		if (rv != 0) {
+			nng_msg_free(nng_aio_get_msg(c->aio));
+			if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+				return;
+			log_warn("sending a reply failed: %s (the sender will retry)", nng_strerror(rv));
+		}
+		c->state = CONN_RECV;
+		nng_ctx_recv(c->ctx, c->aio);
+		return;
+	default:
+		return;
+	}
+}
+
+static int open_listener(struct server *s)
 {
 	int rv;
-	if ((rv = nng_rep0_open(sock)) != 0) {
+	if ((rv = nng_rep0_open(&s->sock)) != 0) {
 		log_error("opening the reply socket: %s", nng_strerror(rv));
 		return -1;
 	}
-	nng_socket_set_ms(*sock, NNG_OPT_RECVTIMEO, RECV_POLL_MS);
-	nng_socket_set_size(*sock, NNG_OPT_RECVMAXSZ, WIRE_MAX_MESSAGE);
-	if ((rv = nng_listen(*sock, url, NULL, 0)) != 0) {
-		log_error("cannot listen on %s: %s", url, nng_strerror(rv));
-		nng_close(*sock);
+	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, WIRE_MAX_MESSAGE);
+	if ((rv = nng_listen(s->sock, s->opt->url, NULL, 0)) != 0) {
+		log_error("cannot listen on %s: %s", s->opt->url, nng_strerror(rv));
+		nng_close(s->sock);
 		return -1;
 	}
 	return 0;
 }
 
-/* One request, one reply. rep0 queues requests from all connected probes
- * and vigilctl clients, so one loop serves them all in arrival order. */
-static void serve_one(nng_socket sock, struct store *st)
+static int start_contexts(struct server *s)
 {
-	void *req;
-	size_t len;
-	int rv = nng_recv(sock, &req, &len, NNG_FLAG_ALLOC);
-	if (rv == NNG_ETIMEDOUT)
-		return;
-	if (rv != 0) {
-		log_warn("receive failed: %s", nng_strerror(rv));
-		return;
+	for (int i = 0; i < SERVER_CONTEXTS; i++) {
+		struct conn *c = &s->conns[i];
+		c->srv = s;
+		arena_init(&c->arena);
+		int rv = nng_aio_alloc(&c->aio, conn_cb, c);
+		if (rv == 0 && (rv = nng_ctx_open(&c->ctx, s->sock)) != 0) {
+			nng_aio_free(c->aio);
+			c->aio = NULL;
+		}
+		if (rv != 0) {
+			log_error("setting up request context %d: %s", i, nng_strerror(rv));
+			return -1;
+		}
+		c->state = CONN_RECV;
+		nng_ctx_recv(c->ctx, c->aio);
 	}
-	uint8_t *reply = NULL;
-	size_t reply_len = 0;
-	if (server_handle(st, req, len, &reply, &reply_len) < 0) {
-		log_error("out of memory building a reply; the sender will retry");
-	} else if ((rv = nng_send(sock, reply, reply_len, 0)) != 0) {
-		log_warn("sending a reply failed: %s (the sender will retry)", nng_strerror(rv));
-	}
-	free(reply);
-	nng_free(req, len);
+	return 0;
 }
 
-int server_run(struct store *st, const char *url, volatile sig_atomic_t *stop)
+static void stop_all(struct server *s)
 {
-	nng_socket sock;
-	if (open_listener(&sock, url) < 0)
-		return -1;
-	log_info("listening on %s", url);
-	while (!*stop) {
-		serve_one(sock, st);
-		/* A host that went silent sends nothing to react to. */
-		sla_live_tick(st);
+	/* No new requests; batches already with the writer are answered (into
+	 * a closed socket) before their contexts go away. */
+	nng_close(s->sock);
+	pthread_mutex_lock(&s->mu);
+	s->stopping = 1;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	for (unsigned i = 0; i < s->n_workers; i++)
+		pthread_join(s->workers[i], NULL);
+	pthread_mutex_lock(&s->mu);
+	while (s->in_store)
+		pthread_cond_wait(&s->cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+	for (int i = 0; i < SERVER_CONTEXTS; i++) {
+		struct conn *c = &s->conns[i];
+		if (!c->aio)
+			continue;
+		nng_aio_stop(c->aio);
+		nng_aio_free(c->aio);
+		if (c->msg)
+			nng_msg_free(c->msg);
+		arena_destroy(&c->arena);
 	}
-	nng_close(sock);
-	return 0;
+}
+
+int server_run(struct store *st, const struct server_options *o, volatile sig_atomic_t *stop)
+{
+	struct server *s = calloc(1, sizeof(*s));
+	if (!s) {
+		log_error("out of memory");
+		return -1;
+	}
+	s->st = st;
+	s->opt = o;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	int rc = -1;
+	if (open_listener(s) < 0)
+		goto out;
+	unsigned n = o->workers ? o->workers : SERVER_DEFAULT_WORKERS;
+	for (; s->n_workers < n; s->n_workers++)
+		if (pthread_create(&s->workers[s->n_workers], NULL, worker_main, s) != 0) {
+			log_error("cannot start worker thread: %s", strerror(errno));
+			break;
+		}
+	if (s->n_workers == n && start_contexts(s) == 0) {
+		log_info("listening on %s (%u worker threads, %d requests in flight)", o->url, n, SERVER_CONTEXTS);
+		rc = 0;
+		while (!*stop) {
+			struct timespec ts = { 0, 100 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+			/* A host that went silent sends nothing to react to. */
+			sla_live_tick(st);
+		}
+	}
+	stop_all(s);
+out:
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	free(s);
+	return rc;
 }

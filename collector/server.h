@@ -1,23 +1,39 @@
-/* The collector's request loop: nng rep socket in, store and queries out. */
+/* The collector's request handling: an nng rep socket with many contexts,
+ * so many probes' batches are in flight while a group commit is pending.
+ * Worker threads decode requests and answer queries; batches go to the
+ * store's writer thread and are acknowledged after the commit holding
+ * them. */
 #ifndef VIGIL_SERVER_H
 #define VIGIL_SERVER_H
 
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sqlite3.h>
 
 #include "store.h"
 
 #define VIGIL_DEFAULT_LISTEN "tcp://127.0.0.1:7450"
+#define SERVER_DEFAULT_WORKERS 2
+#define SERVER_MAX_WORKERS 64
+/* Requests in flight at once; more wait in nng until a context is free. */
+#define SERVER_CONTEXTS 256
 
-/* Decodes one request, acts on it and encodes the reply into a malloc'd
- * buffer. Malformed requests get an Error reply; this never fails except
- * for lack of memory (-1). */
-int server_handle(struct store *st, const uint8_t *req, size_t len, uint8_t **reply, size_t *reply_len);
+/* Decodes one request, acts on it (batches synchronously) and encodes the
+ * reply into a malloc'd buffer; queries read qdb. Malformed requests get an
+ * Error reply; this never fails except for lack of memory (-1). */
+int server_handle(struct store *st, sqlite3 *qdb, const uint8_t *req, size_t len, uint8_t **reply,
+		  size_t *reply_len);
 
-/* Listens on url and serves requests until *stop becomes non-zero.
- * Returns 0 on a requested stop, or -1 (with a logged reason) when the
- * socket cannot be set up. */
-int server_run(struct store *st, const char *url, volatile sig_atomic_t *stop);
+struct server_options {
+	const char *url;
+	const char *db_path; /* each worker opens it read-only for queries */
+	unsigned workers;
+};
+
+/* Listens and serves until *stop becomes non-zero. Returns 0 on a
+ * requested stop, or -1 (with a logged reason) when the socket or the
+ * workers cannot be set up. */
+int server_run(struct store *st, const struct server_options *o, volatile sig_atomic_t *stop);
 
 #endif

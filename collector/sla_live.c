@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,8 @@ struct sla_engine {
 	int64_t last_tick_ms;
 	sqlite3 *db;
 	sqlite3_stmt *q[Q_COUNT];
+	/* Readings evaluated but not yet handed to the store (attached only). */
+	struct store_req *readings, **readings_tail;
 };
 
 /* ---- the VM table: open addressing on the UUID ---------------------------- */
@@ -283,6 +286,11 @@ void sla_engine_free(struct sla_engine *e)
 	free(e->slot);
 	for (int i = 0; i < Q_COUNT; i++)
 		sqlite3_finalize(e->q[i]);
+	for (struct store_req *r = e->readings; r;) {
+		struct store_req *next = r->next;
+		free(r->arg);
+		r = next;
+	}
 	free(e->host_rules);
 	sla_model_free(&e->model);
 	sla_config_free(&e->cfg);
@@ -383,6 +391,8 @@ static int reload_open_alerts(struct sla_engine *e, int64_t now_ms, char *err, s
 int sla_engine_attach(struct sla_engine *e, struct store *st, int64_t now_ms, char *err, size_t errlen)
 {
 	e->db = store_db(st);
+	e->readings = NULL;
+	e->readings_tail = &e->readings;
 	for (int i = 0; i < Q_COUNT; i++) {
 		if (sqlite3_prepare_v3(e->db, alert_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &e->q[i], NULL) != SQLITE_OK) {
 			snprintf(err, errlen, "preparing the alert statements: %s", sqlite3_errmsg(e->db));
@@ -399,31 +409,85 @@ int sla_engine_attach(struct sla_engine *e, struct store *st, int64_t now_ms, ch
 
 /* ---- storing what an evaluation found ----------------------------------------- */
 
-/* sla.<node> for every observed evidence node and sla.p_violation, as one
- * interval [t_start, t_end]. */
-static void store_evaluation(struct sla_engine *e, struct store *st, const struct sla_vm *v, int64_t t_start,
-			     int64_t t_end, uint32_t interval_ms)
-{
+/* One evaluation's readings on their way to the store: the request and
+ * everything it points to, in one allocation that frees itself when the
+ * commit holding it is done. */
+struct sla_reading {
+	struct store_req req;
 	Vigil__Sample samples[BN_MAX_NODES + 1];
 	Vigil__Sample *ptrs[BN_MAX_NODES + 1];
-	size_t n = 0;
-	for (int i = 0; i < e->model.net.n_nodes; i++) {
-		if (i == e->model.target || v->evidence[i] < 0)
-			continue;
-		vigil__sample__init(&samples[n]);
-		samples[n].metric = e->metric_name[i];
-		samples[n].value = v->evidence[i];
-		ptrs[n] = &samples[n];
-		n++;
+	char metric[BN_MAX_NODES + 1][BN_NAME_MAX + 8];
+	char uuid[40];
+	char name[WIRE_MAX_VM_NAME + 1];
+};
+
+static void reading_done(struct store_req *r, enum store_result res, const char *err)
+{
+	struct sla_reading *rd = r->arg;
+	if (res == STORE_FAILED)
+		log_error("SLA evaluation of vm %s not stored: %s", rd->name, err ? err : "unknown error");
+	free(rd);
+}
+
+static void reading_add(struct sla_reading *rd, const char *metric, double value)
+{
+	size_t n = rd->req.n_samples;
+	snprintf(rd->metric[n], sizeof(rd->metric[n]), "%s", metric);
+	vigil__sample__init(&rd->samples[n]);
+	rd->samples[n].metric = rd->metric[n];
+	rd->samples[n].value = value;
+	rd->ptrs[n] = &rd->samples[n];
+	rd->req.n_samples = n + 1;
+}
+
+/* sla.<node> for every observed evidence node and sla.p_violation, as one
+ * interval [t_start, t_end], queued for sla_engine_take_readings. Only an
+ * engine attached to a store keeps them. */
+static void store_evaluation(struct sla_engine *e, const struct sla_vm *v, int64_t t_start, int64_t t_end,
+			     uint32_t interval_ms)
+{
+	if (!e->readings_tail)
+		return;
+	struct sla_reading *rd = calloc(1, sizeof(*rd));
+	if (!rd) {
+		log_error("SLA evaluation of vm %s not stored: out of memory", v->name);
+		return;
 	}
-	vigil__sample__init(&samples[n]);
-	samples[n].metric = "sla.p_violation";
-	samples[n].value = v->p;
-	ptrs[n] = &samples[n];
-	n++;
-	char err[512];
-	if (store_derived(st, v->uuid, t_start, t_end, interval_ms, ptrs, n, err, sizeof(err)) < 0)
-		log_error("SLA evaluation of vm %s not stored: %s", v->name, err);
+	snprintf(rd->uuid, sizeof(rd->uuid), "%s", v->uuid);
+	snprintf(rd->name, sizeof(rd->name), "%s", v->name);
+	for (int i = 0; i < e->model.net.n_nodes; i++)
+		if (i != e->model.target && v->evidence[i] >= 0)
+			reading_add(rd, e->metric_name[i], v->evidence[i]);
+	reading_add(rd, "sla.p_violation", v->p);
+	rd->req.kind = STORE_REQ_DERIVED;
+	rd->req.vm_uuid = rd->uuid;
+	rd->req.samples = rd->ptrs;
+	rd->req.t_start_ms = t_start;
+	rd->req.t_end_ms = t_end;
+	rd->req.interval_ms = interval_ms;
+	rd->req.done = reading_done;
+	rd->req.arg = rd;
+	*e->readings_tail = &rd->req;
+	e->readings_tail = &rd->req.next;
+}
+
+struct store_req *sla_engine_take_readings(struct sla_engine *e)
+{
+	if (!e->readings_tail)
+		return NULL;
+	struct store_req *chain = e->readings;
+	e->readings = NULL;
+	e->readings_tail = &e->readings;
+	return chain;
+}
+
+void sla_submit_readings(struct store *st, struct store_req *chain)
+{
+	while (chain) {
+		struct store_req *next = chain->next;
+		store_submit(st, chain);
+		chain = next;
+	}
 }
 
 /* ---- alerts -------------------------------------------------------------------- */
@@ -655,10 +719,15 @@ static void evaluate(struct sla_engine *e, struct sla_vm *v, const Vigil__VmSamp
  * for less often. */
 static int due(const struct sla_engine *e, const struct sla_vm *v, const Vigil__Batch *b)
 {
+	/* A batch is evaluated before the store has judged it, so a repeat
+	 * (a probe resending an unacknowledged batch) is recognised here: it
+	 * is not newer than what was evaluated. */
+	if (v->evaluated && b->t_end_ms <= v->last_t_end_ms)
+		return 0;
 	return e->cfg.tick_ms == 0 || !v->evaluated || b->t_end_ms - v->last_t_end_ms >= e->cfg.tick_ms;
 }
 
-void sla_engine_on_batch(struct sla_engine *e, struct store *st, const Vigil__Batch *b, int64_t now_ms)
+void sla_engine_on_batch(struct sla_engine *e, const Vigil__Batch *b, int64_t now_ms)
 {
 	for (size_t i = 0; i < b->n_vms; i++) {
 		const Vigil__VmSamples *vm = b->vms[i];
@@ -682,8 +751,7 @@ void sla_engine_on_batch(struct sla_engine *e, struct store *st, const Vigil__Ba
 			span = (uint32_t)(b->t_end_ms - v->last_t_end_ms);
 		}
 		evaluate(e, v, vm, b->interval_ms);
-		if (st)
-			store_evaluation(e, st, v, t_start, b->t_end_ms, span);
+		store_evaluation(e, v, t_start, b->t_end_ms, span);
 		v->last_t_end_ms = b->t_end_ms;
 		alert_step(e, v, t_start);
 	}
@@ -692,7 +760,7 @@ void sla_engine_on_batch(struct sla_engine *e, struct store *st, const Vigil__Ba
 /* A VM no batch has listed for stale_after intervals: its host is silent
  * or the VM is gone. Evaluated as HOST DOWN with the other evidence
  * unknown, once per interval, the row continuing from its last data. */
-static void evaluate_silent(struct sla_engine *e, struct store *st, struct sla_vm *v, int64_t now_ms)
+static void evaluate_silent(struct sla_engine *e, struct sla_vm *v, int64_t now_ms)
 {
 	if (e->model.host_node < 0)
 		return;
@@ -719,14 +787,13 @@ static void evaluate_silent(struct sla_engine *e, struct store *st, struct sla_v
 	int64_t t_start = v->last_t_end_ms ? v->last_t_end_ms : now_ms - interval;
 	if (t_start >= now_ms)
 		return;
-	if (st && e->db)
-		store_evaluation(e, st, v, t_start, now_ms, (uint32_t)interval);
+	store_evaluation(e, v, t_start, now_ms, (uint32_t)interval);
 	v->last_t_end_ms = now_ms;
 	v->evaluated = 1;
 	alert_step(e, v, t_start);
 }
 
-void sla_engine_tick(struct sla_engine *e, struct store *st, int64_t now_ms)
+void sla_engine_tick(struct sla_engine *e, int64_t now_ms)
 {
 	sla_hook_reap(&e->hooks, sla_monotonic_ms());
 	if (now_ms - e->last_tick_ms < SLA_TICK_PERIOD_MS)
@@ -748,7 +815,7 @@ void sla_engine_tick(struct sla_engine *e, struct store *st, int64_t now_ms)
 			continue;
 		}
 		if (silent > e->cfg.stale_intervals * interval)
-			evaluate_silent(e, st, v, now_ms);
+			evaluate_silent(e, v, now_ms);
 	}
 }
 
@@ -840,25 +907,53 @@ void sla_live_stop(struct sla_engine *e)
 }
 
 static struct sla_engine *live_engine;
+/* Worker threads evaluate batches and answer explain queries; the server's
+ * loop ticks. The engine is one state machine, so one at a time. */
+static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
 
 void sla_live_install(struct sla_engine *e)
 {
+	pthread_mutex_lock(&live_mu);
 	live_engine = e;
+	pthread_mutex_unlock(&live_mu);
 }
 
-struct sla_engine *sla_live_engine(void)
+struct sla_engine *sla_live_lock(void)
 {
+	pthread_mutex_lock(&live_mu);
 	return live_engine;
 }
 
-void sla_live_on_batch(struct store *st, const Vigil__Batch *b)
+void sla_live_unlock(void)
 {
-	if (live_engine)
-		sla_engine_on_batch(live_engine, st, b, clock_realtime_ms());
+	pthread_mutex_unlock(&live_mu);
+}
+
+struct store_req *sla_live_on_batch(const Vigil__Batch *b)
+{
+	struct sla_engine *e = sla_live_lock();
+	struct store_req *chain = NULL;
+	if (e) {
+		sla_engine_on_batch(e, b, clock_realtime_ms());
+		chain = sla_engine_take_readings(e);
+	}
+	sla_live_unlock();
+	return chain;
+}
+
+void sla_live_submit(struct store *st, struct store_req *readings)
+{
+	sla_submit_readings(st, readings);
 }
 
 void sla_live_tick(struct store *st)
 {
-	if (live_engine)
-		sla_engine_tick(live_engine, st, clock_realtime_ms());
+	struct sla_engine *e = sla_live_lock();
+	struct store_req *chain = NULL;
+	if (e) {
+		sla_engine_tick(e, clock_realtime_ms());
+		chain = sla_engine_take_readings(e);
+	}
+	sla_live_unlock();
+	sla_submit_readings(st, chain);
 }

@@ -1,9 +1,9 @@
-/* Live SLA evaluation in the collector. After each stored batch, every VM
- * in it is evaluated: thresholds to evidence, evidence to P(violation),
- * both stored as interval rows (sla.<node>, sla.p_violation) through
- * store_derived(); an alert opens after alert_after evaluations at or above
- * alert_level, closes after clear_after below clear_level, is kept in
- * sla_alerts, and runs the action hook. A periodic tick marks VMs whose
+/* Live SLA evaluation in the collector. With each batch, every VM in it is
+ * evaluated: thresholds to evidence, evidence to P(violation), both stored
+ * as interval rows (sla.<node>, sla.p_violation) by the store's writer
+ * thread, sharing the batches' group commits; an alert opens after
+ * alert_after evaluations at or above alert_level, closes after clear_after
+ * below clear_level, is kept in sla_alerts, and runs the action hook. A periodic tick marks VMs whose
  * host went silent as HOST DOWN and reaps hook processes. */
 #ifndef VIGIL_SLA_LIVE_H
 #define VIGIL_SLA_LIVE_H
@@ -28,12 +28,21 @@ void sla_engine_free(struct sla_engine *e);
  * 0, or -1 with err. */
 int sla_engine_attach(struct sla_engine *e, struct store *st, int64_t now_ms, char *err, size_t errlen);
 
-/* Evaluates the VMs of a batch just stored. Never fails: problems are
- * logged, and ingest goes on. */
-void sla_engine_on_batch(struct sla_engine *e, struct store *st, const Vigil__Batch *b, int64_t now_ms);
+/* Evaluates the VMs of a batch (before or after it is stored: a batch not
+ * newer than a VM's last evaluation is skipped, so repeats count once).
+ * Never fails: problems are logged, and ingest goes on. */
+void sla_engine_on_batch(struct sla_engine *e, const Vigil__Batch *b, int64_t now_ms);
 
 /* Silent VMs and hook processes; cheap when called often. */
-void sla_engine_tick(struct sla_engine *e, struct store *st, int64_t now_ms);
+void sla_engine_tick(struct sla_engine *e, int64_t now_ms);
+
+/* An attached engine's evaluations become readings (sla.<node>,
+ * sla.p_violation) to store: the store requests made since the last call,
+ * chained by next, each freeing itself when its commit is done. Submitting
+ * them after the batch that produced them lets many VMs' readings share
+ * one group commit. */
+struct store_req *sla_engine_take_readings(struct sla_engine *e);
+void sla_submit_readings(struct store *st, struct store_req *chain);
 
 /* Running hook processes (for tests and shutdown). */
 int sla_engine_hooks_running(struct sla_engine *e);
@@ -67,11 +76,15 @@ int sla_live_setup(const config_t *cfg, const char *config_path, struct sla_engi
 int sla_live_start(struct sla_engine *e, struct store *st);
 void sla_live_stop(struct sla_engine *e);
 
-/* The collector's one engine, reached from the request loop
- * (collector/server.c); all calls are no-ops before install. */
+/* The collector's one engine, reached from the worker threads and the
+ * server's loop (collector/server.c) under one lock; all calls are no-ops
+ * before install. on_batch returns the readings to submit once the batch
+ * itself is submitted. */
 void sla_live_install(struct sla_engine *e);
-struct sla_engine *sla_live_engine(void);
-void sla_live_on_batch(struct store *st, const Vigil__Batch *b);
+struct sla_engine *sla_live_lock(void); /* NULL when none is installed */
+void sla_live_unlock(void);
+struct store_req *sla_live_on_batch(const Vigil__Batch *b);
+void sla_live_submit(struct store *st, struct store_req *readings);
 void sla_live_tick(struct store *st);
 
 #endif

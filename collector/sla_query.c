@@ -446,42 +446,45 @@ static int reply_error(const char *message, uint8_t **reply, size_t *reply_len)
 	return wire_pack(&env, reply, reply_len);
 }
 
-static int handle_explain(struct store *st, const Vigil__SlaExplainQuery *q, Vigil__Envelope *env, char *err,
+static int handle_explain(sqlite3 *db, const Vigil__SlaExplainQuery *q, Vigil__Envelope *env, char *err,
 			  size_t errlen)
 {
-	const struct sla_engine *live = sla_live_engine();
+	/* The live state changes with every batch: held for the answer. */
+	const struct sla_engine *live = sla_live_lock();
 	struct sla_model stored;
 	const struct sla_model *m = live ? sla_engine_model(live) : NULL;
+	int rc = 0, loaded = 0;
 	if (!m) {
-		if (sla_model_from_db(store_db(st), &stored, err, errlen) < 0)
-			return -1;
+		rc = sla_model_from_db(db, &stored, err, errlen);
+		loaded = rc == 0;
 		m = &stored;
 	}
-	int rc = sla_query_explain(store_db(st), m, live, q->vm, clock_realtime_ms(), &env->sla_explain_reply, err,
-				   errlen);
-	if (!live)
+	if (rc == 0)
+		rc = sla_query_explain(db, m, live, q->vm, clock_realtime_ms(), &env->sla_explain_reply, err, errlen);
+	sla_live_unlock();
+	if (loaded)
 		sla_model_free(&stored);
 	env->body_case = VIGIL__ENVELOPE__BODY_SLA_EXPLAIN_REPLY;
 	return rc;
 }
 
-int sla_server_handle(struct store *st, const Vigil__Envelope *req, uint8_t **reply, size_t *reply_len)
+int sla_server_handle(sqlite3 *db, const Vigil__Envelope *req, uint8_t **reply, size_t *reply_len)
 {
 	char err[512];
 	Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
 	int rc;
 	switch (req->body_case) {
 	case VIGIL__ENVELOPE__BODY_SLA_EXPLAIN_QUERY:
-		rc = handle_explain(st, req->sla_explain_query, &env, err, sizeof(err));
+		rc = handle_explain(db, req->sla_explain_query, &env, err, sizeof(err));
 		break;
 	case VIGIL__ENVELOPE__BODY_ALERTS_QUERY:
 		env.body_case = VIGIL__ENVELOPE__BODY_ALERTS_REPLY;
-		rc = sla_query_alerts(store_db(st), req->alerts_query, clock_realtime_ms(), &env.alerts_reply, err,
+		rc = sla_query_alerts(db, req->alerts_query, clock_realtime_ms(), &env.alerts_reply, err,
 				      sizeof(err));
 		break;
 	case VIGIL__ENVELOPE__BODY_AVAILABILITY_QUERY:
 		env.body_case = VIGIL__ENVELOPE__BODY_AVAILABILITY_REPLY;
-		rc = sla_query_availability(store_db(st), req->availability_query, clock_realtime_ms(),
+		rc = sla_query_availability(db, req->availability_query, clock_realtime_ms(),
 					    &env.availability_reply, err, sizeof(err));
 		break;
 	default:

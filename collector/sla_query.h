@@ -33,7 +33,8 @@ int sla_query_alerts(sqlite3 *db, const Vigil__AlertsQuery *q, int64_t now_ms, V
 int sla_query_availability(sqlite3 *db, const Vigil__AvailabilityQuery *q, int64_t now_ms,
 			   Vigil__AvailabilityReply **out, char *err, size_t errlen);
 
-/* The collector's handler for the three queries. */
-int sla_server_handle(struct store *st, const Vigil__Envelope *env, uint8_t **reply, size_t *reply_len);
+/* The collector's handler for the three queries; db is the calling
+ * worker's read-only connection. */
+int sla_server_handle(sqlite3 *db, const Vigil__Envelope *env, uint8_t **reply, size_t *reply_len);
 
 #endif

@@ -1,61 +1,41 @@
 #include "store.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include "log.h"
 #include "catalogue.h"
+#include "clock.h"
+#include "engine.h"
+#include "log.h"
 #include "migrations.h"
-#include "wire.h"
 
-/* Prepared statements, one per step of the ingest, prepared once. */
-enum stmt_id {
-	ST_HOST_UPSERT,
-	ST_HOST_GET,
-	ST_HOST_ADVANCE,
-	ST_VM_UPSERT,
-	ST_VM_NAME_UPSERT,
-	ST_METRIC_GET,
-	ST_METRIC_ADD,
-	ST_SERIES_ADD,
-	ST_SERIES_GET,
-	ST_SERIES_SET_ROW,
-	ST_INTERVAL_GET,
-	ST_INTERVAL_EXTEND,
-	ST_INTERVAL_ADD,
-	ST_VM_BY_UUID,
-	ST_COUNT
-};
+enum req_kind { REQ_BATCH = STORE_REQ_BATCH, REQ_DERIVED = STORE_REQ_DERIVED, REQ_FLUSH, REQ_SYNC };
 
-static const char *const stmt_sql[ST_COUNT] = {
-	[ST_HOST_UPSERT] = "INSERT INTO hosts (name, first_seen, last_seen) VALUES (?1, ?2, ?2) "
-			   "ON CONFLICT (name) DO NOTHING",
-	[ST_HOST_GET] = "SELECT id, last_seq FROM hosts WHERE name = ?1",
-	[ST_HOST_ADVANCE] = "UPDATE hosts SET last_seq = ?2, last_seen = ?3, interval_ms = ?4 WHERE id = ?1",
-	[ST_VM_UPSERT] = "INSERT INTO vms (uuid, host_id, name, source, state, vcpus, first_seen, last_seen) "
-			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) "
-			 "ON CONFLICT (uuid) DO UPDATE SET host_id = ?2, name = ?3, source = ?4, state = ?5, "
-			 "vcpus = ?6, last_seen = ?7 RETURNING id",
-	[ST_VM_NAME_UPSERT] = "INSERT INTO vm_names (vm_id, name, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3) "
-			      "ON CONFLICT (vm_id, name) DO UPDATE SET last_seen = ?3",
-	[ST_METRIC_GET] = "SELECT id FROM metrics WHERE name = ?1",
-	[ST_METRIC_ADD] = "INSERT INTO metrics (name, unit, layer) VALUES (?1, '', ?2)",
-	[ST_SERIES_ADD] = "INSERT INTO series (vm_id, metric_id, tags) VALUES (?1, ?2, ?3) "
-			  "ON CONFLICT DO NOTHING",
-	[ST_SERIES_GET] = "SELECT id, last_row FROM series WHERE vm_id = ?1 AND metric_id = ?2 AND tags = ?3",
-	[ST_SERIES_SET_ROW] = "UPDATE series SET last_row = ?2 WHERE id = ?1",
-	[ST_INTERVAL_GET] = "SELECT value, t_end FROM intervals WHERE id = ?1",
-	[ST_INTERVAL_EXTEND] = "UPDATE intervals SET t_end = ?2 WHERE id = ?1",
-	[ST_INTERVAL_ADD] = "INSERT INTO intervals (series_id, t_start, t_end, value) VALUES (?1, ?2, ?3, ?4)",
-	[ST_VM_BY_UUID] = "SELECT id FROM vms WHERE uuid = ?1",
-};
+/* The group commit takes at most this many samples, bounding the memory
+ * the requests it holds can pin. */
+#define GROUP_MAX_SAMPLES (4u << 20)
 
 struct store {
-	sqlite3 *db;
-	sqlite3_stmt *stmt[ST_COUNT];
+	char *path;
+	int readonly;
+	sqlite3 *wdb; /* the writer thread's */
+	sqlite3 *qdb; /* store_db(): queries and tests */
+	struct engine eng;
+
+	pthread_t writer;
+	int running;
+	pthread_mutex_t mu;
+	pthread_cond_t work;  /* a request was queued, or stop */
+	pthread_cond_t done;  /* a synchronous request finished */
+	struct store_req *head, *tail;
+	int stop;
+	int64_t last_flush_ms; /* monotonic */
+	struct store_stats stats; /* copied from the engine under mu */
 };
 
 static int set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -69,9 +49,30 @@ static int set_err(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
+/* Copies a message, cut to fit. */
+static void copy_msg(char *dst, size_t n, const char *src)
+{
+	size_t len = strnlen(src, n - 1);
+	memmove(dst, src, len);
+	dst[len] = '\0';
+}
+
+static int64_t mono_ms(void)
+{
+	return (int64_t)(clock_monotonic_ns() / 1000000u);
+}
+
 sqlite3 *store_db(struct store *s)
 {
-	return s->db;
+	return s->qdb;
+}
+
+int interval_continues(int64_t prev_end_ms, int64_t t_start_ms, int64_t t_end_ms, uint32_t interval_ms)
+{
+	if (t_start_ms < prev_end_ms)
+		return 0;
+	/* Gap: no reading for more than 1.5 intervals. In integers: 2*dt > 3*interval. */
+	return 2 * (t_end_ms - prev_end_ms) <= 3 * (int64_t)interval_ms;
 }
 
 enum interval_action interval_decide(const struct open_interval *prev, double value,
@@ -79,13 +80,10 @@ enum interval_action interval_decide(const struct open_interval *prev, double va
 {
 	if (!prev || prev->value != value)
 		return INTERVAL_NEW;
-	if (t_start_ms < prev->t_end_ms)
-		return INTERVAL_NEW;
-	/* Gap: no reading for more than 1.5 intervals. In integers: 2*dt > 3*interval. */
-	if (2 * (t_end_ms - prev->t_end_ms) > 3 * (int64_t)interval_ms)
-		return INTERVAL_NEW;
-	return INTERVAL_EXTEND;
+	return interval_continues(prev->t_end_ms, t_start_ms, t_end_ms, interval_ms) ? INTERVAL_EXTEND : INTERVAL_NEW;
 }
+
+/* ---- schema ---------------------------------------------------------------- */
 
 static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
 {
@@ -98,23 +96,23 @@ static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
 	return 0;
 }
 
-static int schema_version(sqlite3 *db)
+static int pragma_int(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *st;
-	int version = -1;
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+	int v = -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
-		version = sqlite3_column_int(st, 0);
+		v = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
-	return version;
+	return v;
 }
 
 /* Applies each embedded migration newer than the file's user_version, each in
  * its own transaction together with the version bump. */
 static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
 {
-	int current = schema_version(db);
+	int current = pragma_int(db, "PRAGMA user_version");
 	int newest = vigil_migration_count ? vigil_migrations[vigil_migration_count - 1].version : 0;
 	if (current < 0)
 		return set_err(err, errlen, "%s: cannot read schema version: %s", path, sqlite3_errmsg(db));
@@ -175,304 +173,508 @@ static int sync_catalogue(sqlite3 *db, const char *path, char *err, size_t errle
 	return exec_sql(db, "COMMIT", err, errlen);
 }
 
-static int prepare_all(struct store *s, char *err, size_t errlen)
+static int open_db(sqlite3 **db, const char *path, int flags, char *err, size_t errlen)
 {
-	for (int i = 0; i < ST_COUNT; i++) {
-		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL) !=
-		    SQLITE_OK)
-			return set_err(err, errlen, "preparing statement %d: %s", i, sqlite3_errmsg(s->db));
+	if (sqlite3_open_v2(path, db, flags | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+		set_err(err, errlen, "cannot open database %s: %s", path, *db ? sqlite3_errmsg(*db) : "out of memory");
+		return -1;
 	}
+	sqlite3_busy_timeout(*db, 10000);
+	return 0;
+}
+
+/* The writer's connection: WAL lets readers (vigilctl --db, the query
+ * connections) see committed data while a group commit is open;
+ * synchronous=FULL makes an acknowledged batch survive a power cut, not
+ * only a crash. A new file gets incremental auto-vacuum, so space freed by
+ * flushes and retention can be given back to the file system. */
+static int writer_setup(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	/* Foreign keys stay declared but unchecked: the writer is the only one
+	 * adding rows and creates parents first; checking costs a lookup per
+	 * journal row. */
+	if (pragma_int(db, "PRAGMA user_version") == 0 && pragma_int(db, "SELECT count(*) FROM sqlite_schema") == 0 &&
+	    exec_sql(db, "PRAGMA auto_vacuum = INCREMENTAL", err, errlen) < 0)
+		return -1;
+	if (exec_sql(db,
+		     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
+		     "PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -32768",
+		     err, errlen) < 0)
+		return -1;
+	return migrate(db, path, err, errlen) < 0 || sync_catalogue(db, path, err, errlen) < 0 ? -1 : 0;
+}
+
+static struct store *store_alloc(const char *path)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	if (!(s->path = strdup(path))) {
+		free(s);
+		return NULL;
+	}
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->work, NULL);
+	pthread_cond_init(&s->done, NULL);
+	return s;
+}
+
+static int open_readonly(struct store *s, char *err, size_t errlen)
+{
+	s->readonly = 1;
+	if (open_db(&s->qdb, s->path, SQLITE_OPEN_READONLY, err, errlen) < 0)
+		return -1;
+	int v = pragma_int(s->qdb, "PRAGMA user_version");
+	if (v <= 0)
+		return set_err(err, errlen, "%s is not a Vigil database (schema version %d)", s->path, v);
+	if (v < 3)
+		return set_err(err, errlen, "%s has schema version %d; start vigil-collector on it once to migrate it",
+			       s->path, v);
+	return 0;
+}
+
+static void *writer_main(void *arg);
+
+static int copy_config(struct storage_config *dst, const struct storage_config *src)
+{
+	*dst = *src;
+	dst->deadbands = NULL;
+	if (src->n_deadbands) {
+		dst->deadbands = malloc(src->n_deadbands * sizeof(*dst->deadbands));
+		if (!dst->deadbands)
+			return -1;
+		memcpy(dst->deadbands, src->deadbands, src->n_deadbands * sizeof(*dst->deadbands));
+	}
+	return 0;
+}
+
+/* Readers choose tiers with the retention the collector applies. */
+static int record_tiers(sqlite3 *db, const struct storage_config *cfg, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "UPDATE storage_tiers SET retention_ms = ?2 WHERE tier = ?1", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return set_err(err, errlen, "recording retention: %s", sqlite3_errmsg(db));
+	int rc = SQLITE_DONE;
+	for (int t = 0; t < TIER_COUNT && rc == SQLITE_DONE; t++) {
+		sqlite3_reset(st);
+		sqlite3_bind_int(st, 1, t);
+		sqlite3_bind_int64(st, 2, cfg->retention_ms[t]);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : set_err(err, errlen, "recording retention: %s", sqlite3_errmsg(db));
+}
+
+static int open_writer(struct store *s, const struct storage_config *cfg, char *err, size_t errlen)
+{
+	struct storage_config copy;
+	if (open_db(&s->wdb, s->path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err, errlen) < 0 ||
+	    writer_setup(s->wdb, s->path, err, errlen) < 0)
+		return -1;
+	if (copy_config(&copy, cfg) < 0)
+		return set_err(err, errlen, "out of memory");
+	if (engine_load(&s->eng, s->wdb, &copy, err, errlen) < 0) {
+		char why[400];
+		copy_msg(why, sizeof(why), err);
+		return set_err(err, errlen, "%s: %s", s->path, why);
+	}
+	if (record_tiers(s->wdb, cfg, err, errlen) < 0 ||
+	    open_db(&s->qdb, s->path, SQLITE_OPEN_READWRITE, err, errlen) < 0)
+		return -1;
+	s->last_flush_ms = mono_ms();
+	if (pthread_create(&s->writer, NULL, writer_main, s) != 0)
+		return set_err(err, errlen, "cannot start the writer thread: %s", strerror(errno));
+	s->running = 1;
+	return 0;
+}
+
+int store_open_config(struct store **out, const char *path, const struct storage_config *cfg, char *err,
+		      size_t errlen)
+{
+	struct store *s = store_alloc(path);
+	if (!s)
+		return set_err(err, errlen, "out of memory");
+	if (open_writer(s, cfg, err, errlen) < 0) {
+		store_close(s);
+		return -1;
+	}
+	*out = s;
 	return 0;
 }
 
 int store_open(struct store **out, const char *path, int readonly, char *err, size_t errlen)
 {
-	struct store *s = calloc(1, sizeof(*s));
+	if (!readonly) {
+		struct storage_config cfg;
+		storage_config_defaults(&cfg);
+		return store_open_config(out, path, &cfg, err, errlen);
+	}
+	struct store *s = store_alloc(path);
 	if (!s)
 		return set_err(err, errlen, "out of memory");
-	int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		set_err(err, errlen, "cannot open database %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
-		goto fail;
+	if (open_readonly(s, err, errlen) < 0) {
+		store_close(s);
+		return -1;
 	}
-	sqlite3_busy_timeout(s->db, 5000);
-	if (readonly) {
-		int v = schema_version(s->db);
-		if (v <= 0) {
-			set_err(err, errlen, "%s is not a Vigil database (schema version %d)", path, v);
-			goto fail;
-		}
-		*out = s;
-		return 0;
-	}
-	/* WAL lets vigilctl --db read while the collector writes; synchronous=FULL
-	 * makes an acknowledged batch survive a power cut, not only a crash. */
-	if (exec_sql(s->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON",
-		     err, errlen) < 0 ||
-	    migrate(s->db, path, err, errlen) < 0 || sync_catalogue(s->db, path, err, errlen) < 0 ||
-	    prepare_all(s, err, errlen) < 0)
-		goto fail;
 	*out = s;
 	return 0;
-fail:
-	store_close(s);
-	return -1;
+}
+
+/* ---- the writer thread ------------------------------------------------------ */
+
+static void finish(struct store_req *r, enum store_result res, const char *err)
+{
+	r->result = res;
+	if (err && res == STORE_FAILED && err != r->err)
+		copy_msg(r->err, sizeof(r->err), err);
+	r->done(r, res, res == STORE_FAILED ? r->err : NULL);
+}
+
+static void fail_group(struct store_req *group, const char *why)
+{
+	while (group) {
+		struct store_req *next = group->next;
+		finish(group, STORE_FAILED, why);
+		group = next;
+	}
+}
+
+static void complete_group(struct store_req *group)
+{
+	while (group) {
+		struct store_req *next = group->next;
+		finish(group, group->result, group->err);
+		group = next;
+	}
+}
+
+/* After a failure the memory may be ahead of the database: reload it. */
+static int ensure_loaded(struct store *s, char *err, size_t errlen)
+{
+	if (!s->eng.broken)
+		return 0;
+	if (engine_reload(&s->eng, err, errlen) < 0) {
+		log_error("%s: reloading the store after a failure: %s", s->path, err);
+		return -1;
+	}
+	log_warn("%s: store state reloaded from the database after a failed commit", s->path);
+	return 0;
+}
+
+static void publish_stats(struct store *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->stats = s->eng.stats;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Runs one batch or derived request into the open group. -1 fails the
+ * whole group (the memory is then reloaded). */
+static int process(struct store *s, struct store_req *r, char *err, size_t errlen)
+{
+	if (ensure_loaded(s, err, errlen) < 0 || engine_begin(&s->eng, err, errlen) < 0)
+		return -1;
+	if (r->kind == REQ_DERIVED) {
+		char why[256];
+		if (engine_derived(&s->eng, r->vm_uuid, r->t_start_ms, r->t_end_ms, r->interval_ms, r->samples,
+				   r->n_samples, why, sizeof(why)) < 0) {
+			/* An unknown VM or a bad reading fails only this request. */
+			r->result = STORE_FAILED;
+			snprintf(r->err, sizeof(r->err), "derived readings of %.36s: %.180s", r->vm_uuid, why);
+			return s->eng.broken ? -1 : 0;
+		}
+		r->result = STORE_STORED;
+		return 0;
+	}
+	const Vigil__Batch *b = r->batch;
+	r->result = engine_batch(&s->eng, b, err, errlen);
+	if (r->result == STORE_FAILED) {
+		char why[400];
+		copy_msg(why, sizeof(why), err);
+		set_err(err, errlen, "host %s seq %llu: %s", b->host, (unsigned long long)b->seq, why);
+		return -1;
+	}
+	return 0;
+}
+
+static void commit_group(struct store *s, struct store_req **group)
+{
+	char err[512];
+	uint64_t t0 = clock_monotonic_ns();
+	if (engine_commit(&s->eng, err, sizeof(err)) < 0) {
+		log_error("%s: group commit failed: %s", s->path, err);
+		engine_rollback(&s->eng);
+		fail_group(*group, err);
+	} else {
+		s->eng.stats.commit_ns += clock_monotonic_ns() - t0;
+		publish_stats(s);
+		complete_group(*group);
+	}
+	*group = NULL;
+}
+
+static int flush_due(struct store *s)
+{
+	return s->eng.journal_bytes >= s->eng.cfg.flush_bytes || mono_ms() - s->last_flush_ms >= s->eng.cfg.flush_ms;
+}
+
+static int do_flush(struct store *s, int64_t now_ms, char *err, size_t errlen)
+{
+	uint64_t t0 = clock_monotonic_ns();
+	if (ensure_loaded(s, err, errlen) < 0)
+		return -1;
+	int rc = engine_flush(&s->eng, now_ms ? now_ms : clock_realtime_ms(), err, errlen);
+	s->last_flush_ms = mono_ms();
+	if (rc < 0) {
+		log_error("%s: flush failed: %s", s->path, err);
+		return -1;
+	}
+	s->eng.stats.flush_ns += clock_monotonic_ns() - t0;
+	log_debug("%s: journal flushed into segments", s->path);
+	publish_stats(s);
+	return 0;
+}
+
+static struct store_req *take_queue(struct store *s, int wait, int *stop)
+{
+	pthread_mutex_lock(&s->mu);
+	if (wait && !s->head && !s->stop) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&s->work, &s->mu, &until);
+	}
+	struct store_req *r = s->head;
+	s->head = s->tail = NULL;
+	*stop = s->stop;
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
+static int queue_empty(struct store *s)
+{
+	pthread_mutex_lock(&s->mu);
+	int empty = s->head == NULL;
+	pthread_mutex_unlock(&s->mu);
+	return empty;
+}
+
+static size_t request_samples(const struct store_req *r)
+{
+	size_t n = 0;
+	for (size_t i = 0; r->batch && i < r->batch->n_vms; i++)
+		n += r->batch->vms[i]->n_samples;
+	return n + r->n_samples;
+}
+
+struct group {
+	struct store_req *head, **tail;
+	int64_t started_ms;
+	size_t samples;
+};
+
+static void group_add(struct group *g, struct store_req *r)
+{
+	if (!g->head)
+		g->started_ms = mono_ms();
+	r->next = NULL;
+	*g->tail = r;
+	g->tail = &r->next;
+	g->samples += request_samples(r);
+}
+
+static void group_commit(struct store *s, struct group *g)
+{
+	if (g->head)
+		commit_group(s, &g->head);
+	g->head = NULL;
+	g->tail = &g->head;
+	g->samples = 0;
+}
+
+static void handle(struct store *s, struct group *g, struct store_req *r)
+{
+	char err[512];
+	if (r->kind == REQ_FLUSH) {
+		group_commit(s, g);
+		int rc = do_flush(s, r->t_end_ms, err, sizeof(err));
+		finish(r, rc < 0 ? STORE_FAILED : STORE_STORED, err);
+		return;
+	}
+	r->err[0] = '\0';
+	if (r->kind == REQ_SYNC) {
+		/* Done with the open group's commit, or now when none is open. */
+		r->result = STORE_STORED;
+		if (g->head)
+			group_add(g, r);
+		else
+			finish(r, STORE_STORED, NULL);
+		return;
+	}
+	if (process(s, r, err, sizeof(err)) < 0) {
+		log_error("%s: %s", s->path, err);
+		engine_rollback(&s->eng);
+		fail_group(g->head, err);
+		g->head = NULL;
+		g->tail = &g->head;
+		g->samples = 0;
+		finish(r, STORE_FAILED, err);
+		return;
+	}
+	group_add(g, r);
+}
+
+/* Group commit: requests that arrive while a group is being built join it;
+ * the group commits when nothing more is waiting, when it is older than
+ * commit_max_ms, or when it holds GROUP_MAX_SAMPLES. Each request's done
+ * is called after the commit that holds it. */
+static void *writer_main(void *arg)
+{
+	struct store *s = arg;
+	struct group g = { NULL, &g.head, 0, 0 };
+	int stop = 0;
+	for (;;) {
+		struct store_req *r = take_queue(s, g.head == NULL, &stop);
+		while (r) {
+			struct store_req *next = r->next;
+			handle(s, &g, r);
+			r = next;
+		}
+		if (g.head && (queue_empty(s) || mono_ms() - g.started_ms >= s->eng.cfg.commit_max_ms ||
+			       g.samples >= GROUP_MAX_SAMPLES))
+			group_commit(s, &g);
+		char err[512];
+		if (!g.head && flush_due(s))
+			do_flush(s, 0, err, sizeof(err));
+		if (stop && !g.head && queue_empty(s))
+			break;
+	}
+	char err[512];
+	do_flush(s, 0, err, sizeof(err));
+	const struct store_stats *st = &s->eng.stats;
+	log_info("%s: %llu batches (%llu samples, %llu repeats) in %llu group commits (%.2f ms each), %llu flushes "
+		 "(%.0f ms each)",
+		 s->path, (unsigned long long)st->batches, (unsigned long long)st->samples,
+		 (unsigned long long)st->duplicates, (unsigned long long)st->commits,
+		 st->commits ? (double)st->commit_ns / 1e6 / (double)st->commits : 0.0, (unsigned long long)st->flushes,
+		 st->flushes ? (double)st->flush_ns / 1e6 / (double)st->flushes : 0.0);
+	return NULL;
+}
+
+void store_submit(struct store *s, struct store_req *r)
+{
+	r->next = NULL;
+	pthread_mutex_lock(&s->mu);
+	if (s->tail)
+		s->tail->next = r;
+	else
+		s->head = r;
+	s->tail = r;
+	pthread_cond_signal(&s->work);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- synchronous requests ----------------------------------------------------- */
+
+static void sync_done(struct store_req *r, enum store_result res, const char *err)
+{
+	(void)res;
+	(void)err;
+	struct store *s = r->arg;
+	pthread_mutex_lock(&s->mu);
+	r->kind = -1; /* finished */
+	pthread_cond_broadcast(&s->done);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static enum store_result run_sync(struct store *s, struct store_req *r, char *err, size_t errlen)
+{
+	if (s->readonly || !s->running) {
+		set_err(err, errlen, "%s is open read-only", s->path);
+		return STORE_FAILED;
+	}
+	r->done = sync_done;
+	r->arg = s;
+	store_submit(s, r);
+	pthread_mutex_lock(&s->mu);
+	while (r->kind != -1)
+		pthread_cond_wait(&s->done, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+	if (r->result == STORE_FAILED)
+		set_err(err, errlen, "%s", r->err);
+	return r->result;
+}
+
+enum store_result store_batch(struct store *s, const Vigil__Batch *b, char *err, size_t errlen)
+{
+	struct store_req r;
+	memset(&r, 0, sizeof(r));
+	r.kind = REQ_BATCH;
+	r.batch = b;
+	return run_sync(s, &r, err, errlen);
+}
+
+int store_derived(struct store *s, const char *vm_uuid, int64_t t_start_ms, int64_t t_end_ms, uint32_t interval_ms,
+		  Vigil__Sample *const *samples, size_t n, char *err, size_t errlen)
+{
+	struct store_req r;
+	memset(&r, 0, sizeof(r));
+	r.kind = REQ_DERIVED;
+	r.vm_uuid = vm_uuid;
+	r.samples = samples;
+	r.n_samples = n;
+	r.t_start_ms = t_start_ms;
+	r.t_end_ms = t_end_ms;
+	r.interval_ms = interval_ms;
+	return run_sync(s, &r, err, errlen) == STORE_FAILED ? -1 : 0;
+}
+
+int store_sync(struct store *s, char *err, size_t errlen)
+{
+	struct store_req r;
+	memset(&r, 0, sizeof(r));
+	r.kind = REQ_SYNC;
+	return run_sync(s, &r, err, errlen) == STORE_FAILED ? -1 : 0;
+}
+
+int store_flush(struct store *s, int64_t now_ms, char *err, size_t errlen)
+{
+	struct store_req r;
+	memset(&r, 0, sizeof(r));
+	r.kind = REQ_FLUSH;
+	r.t_end_ms = now_ms;
+	return run_sync(s, &r, err, errlen) == STORE_FAILED ? -1 : 0;
+}
+
+void store_get_stats(struct store *s, struct store_stats *out)
+{
+	pthread_mutex_lock(&s->mu);
+	*out = s->stats;
+	pthread_mutex_unlock(&s->mu);
 }
 
 void store_close(struct store *s)
 {
 	if (!s)
 		return;
-	for (int i = 0; i < ST_COUNT; i++)
-		sqlite3_finalize(s->stmt[i]);
-	sqlite3_close(s->db);
+	if (s->running) {
+		pthread_mutex_lock(&s->mu);
+		s->stop = 1;
+		pthread_cond_signal(&s->work);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->writer, NULL);
+		/* Give space freed by flushes back, and leave no WAL behind. */
+		sqlite3_exec(s->wdb, "PRAGMA incremental_vacuum", NULL, NULL, NULL);
+		sqlite3_exec(s->wdb, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+	}
+	if (s->wdb)
+		engine_free(&s->eng);
+	sqlite3_close(s->qdb);
+	sqlite3_close(s->wdb);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->work);
+	pthread_cond_destroy(&s->done);
+	free(s->path);
 	free(s);
-}
-
-/* Resets and returns a prepared statement for a fresh use. */
-static sqlite3_stmt *stmt(struct store *s, enum stmt_id id)
-{
-	sqlite3_reset(s->stmt[id]);
-	sqlite3_clear_bindings(s->stmt[id]);
-	return s->stmt[id];
-}
-
-static int step_done(struct store *s, sqlite3_stmt *st, char *err, size_t errlen)
-{
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return set_err(err, errlen, "%s", sqlite3_errmsg(s->db));
-	return 0;
-}
-
-static int host_begin(struct store *s, const Vigil__Batch *b, int64_t *host_id, uint64_t *last_seq, char *err,
-		      size_t errlen)
-{
-	sqlite3_stmt *st = stmt(s, ST_HOST_UPSERT);
-	sqlite3_bind_text(st, 1, b->host, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, b->t_end_ms);
-	if (step_done(s, st, err, errlen) < 0)
-		return -1;
-	st = stmt(s, ST_HOST_GET);
-	sqlite3_bind_text(st, 1, b->host, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW)
-		return set_err(err, errlen, "host %s: %s", b->host, sqlite3_errmsg(s->db));
-	*host_id = sqlite3_column_int64(st, 0);
-	*last_seq = (uint64_t)sqlite3_column_int64(st, 1);
-	return 0;
-}
-
-static int host_advance(struct store *s, int64_t host_id, const Vigil__Batch *b, char *err, size_t errlen)
-{
-	sqlite3_stmt *st = stmt(s, ST_HOST_ADVANCE);
-	sqlite3_bind_int64(st, 1, host_id);
-	sqlite3_bind_int64(st, 2, (int64_t)b->seq);
-	sqlite3_bind_int64(st, 3, b->t_end_ms);
-	sqlite3_bind_int64(st, 4, b->interval_ms);
-	return step_done(s, st, err, errlen);
-}
-
-static int vm_upsert(struct store *s, int64_t host_id, const Vigil__VmSamples *vm, int64_t t_ms, int64_t *vm_id,
-		     char *err, size_t errlen)
-{
-	sqlite3_stmt *st = stmt(s, ST_VM_UPSERT);
-	sqlite3_bind_text(st, 1, vm->uuid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, host_id);
-	sqlite3_bind_text(st, 3, vm->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, vm->source, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, vm->state, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, vm->vcpus);
-	sqlite3_bind_int64(st, 7, t_ms);
-	if (sqlite3_step(st) != SQLITE_ROW)
-		return set_err(err, errlen, "vm %s: %s", vm->name, sqlite3_errmsg(s->db));
-	*vm_id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-
-	st = stmt(s, ST_VM_NAME_UPSERT);
-	sqlite3_bind_int64(st, 1, *vm_id);
-	sqlite3_bind_text(st, 2, vm->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, t_ms);
-	return step_done(s, st, err, errlen);
-}
-
-/* The catalogue grows by itself: a metric a newer probe sends is recorded
- * with its layer taken from the name's prefix ("disk.read_bytes" -> disk). */
-static int metric_id(struct store *s, const char *name, int64_t *id, char *err, size_t errlen)
-{
-	sqlite3_stmt *st = stmt(s, ST_METRIC_GET);
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*id = sqlite3_column_int64(st, 0);
-		return 0;
-	}
-	const char *dot = strchr(name, '.');
-	int layer_len = dot ? (int)(dot - name) : (int)strlen(name);
-	st = stmt(s, ST_METRIC_ADD);
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, name, layer_len, SQLITE_STATIC);
-	if (step_done(s, st, err, errlen) < 0)
-		return -1;
-	*id = sqlite3_last_insert_rowid(s->db);
-	log_info("metric %s added to the catalogue (layer %.*s, unit unknown)", name, layer_len, name);
-	return 0;
-}
-
-/* Finds or creates the series; *last_row is 0 when it has no open interval. */
-static int series_get(struct store *s, int64_t vm_id, int64_t metric, const char *tags, int64_t *series_id,
-		      int64_t *last_row, char *err, size_t errlen)
-{
-	sqlite3_stmt *st = stmt(s, ST_SERIES_ADD);
-	sqlite3_bind_int64(st, 1, vm_id);
-	sqlite3_bind_int64(st, 2, metric);
-	sqlite3_bind_text(st, 3, tags, -1, SQLITE_STATIC);
-	if (step_done(s, st, err, errlen) < 0)
-		return -1;
-	st = stmt(s, ST_SERIES_GET);
-	sqlite3_bind_int64(st, 1, vm_id);
-	sqlite3_bind_int64(st, 2, metric);
-	sqlite3_bind_text(st, 3, tags, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW)
-		return set_err(err, errlen, "series lookup: %s", sqlite3_errmsg(s->db));
-	*series_id = sqlite3_column_int64(st, 0);
-	*last_row = sqlite3_column_type(st, 1) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 1);
-	return 0;
-}
-
-static int interval_get(struct store *s, int64_t row, struct open_interval *out)
-{
-	sqlite3_stmt *st = stmt(s, ST_INTERVAL_GET);
-	sqlite3_bind_int64(st, 1, row);
-	if (sqlite3_step(st) != SQLITE_ROW)
-		return -1;
-	out->value = sqlite3_column_double(st, 0);
-	out->t_end_ms = sqlite3_column_int64(st, 1);
-	return 0;
-}
-
-static int interval_extend(struct store *s, int64_t row, int64_t t_end_ms, char *err, size_t errlen)
-{
-	sqlite3_stmt *st = stmt(s, ST_INTERVAL_EXTEND);
-	sqlite3_bind_int64(st, 1, row);
-	sqlite3_bind_int64(st, 2, t_end_ms);
-	return step_done(s, st, err, errlen);
-}
-
-static int interval_add(struct store *s, int64_t series_id, const Vigil__Batch *b, double value, char *err,
-			size_t errlen)
-{
-	sqlite3_stmt *st = stmt(s, ST_INTERVAL_ADD);
-	sqlite3_bind_int64(st, 1, series_id);
-	sqlite3_bind_int64(st, 2, b->t_start_ms);
-	sqlite3_bind_int64(st, 3, b->t_end_ms);
-	sqlite3_bind_double(st, 4, value);
-	if (step_done(s, st, err, errlen) < 0)
-		return -1;
-	int64_t row = sqlite3_last_insert_rowid(s->db);
-	st = stmt(s, ST_SERIES_SET_ROW);
-	sqlite3_bind_int64(st, 1, series_id);
-	sqlite3_bind_int64(st, 2, row);
-	return step_done(s, st, err, errlen);
-}
-
-/* The design's ingest step 3: coalesce the reading into the open interval
- * or start a new one. */
-static int sample_store(struct store *s, int64_t vm_id, const Vigil__Batch *b, const Vigil__Sample *smp, char *err,
-			size_t errlen)
-{
-	char tags[WIRE_TAGS_MAX_LEN];
-	int64_t metric = 0, series_id = 0, last_row = 0;
-	struct open_interval prev;
-
-	if (wire_canonical_tags(smp->tags, smp->n_tags, tags, sizeof(tags)) < 0)
-		return set_err(err, errlen, "metric %s: invalid tags", smp->metric);
-	if (metric_id(s, smp->metric, &metric, err, errlen) < 0 ||
-	    series_get(s, vm_id, metric, tags, &series_id, &last_row, err, errlen) < 0)
-		return -1;
-
-	int have_prev = last_row && interval_get(s, last_row, &prev) == 0;
-	if (interval_decide(have_prev ? &prev : NULL, smp->value, b->t_start_ms, b->t_end_ms, b->interval_ms) ==
-	    INTERVAL_EXTEND)
-		return interval_extend(s, last_row, b->t_end_ms, err, errlen);
-	return interval_add(s, series_id, b, smp->value, err, errlen);
-}
-
-static int batch_write(struct store *s, const Vigil__Batch *b, char *err, size_t errlen, int *duplicate)
-{
-	int64_t host_id = 0;
-	uint64_t last_seq = 0;
-	if (host_begin(s, b, &host_id, &last_seq, err, errlen) < 0)
-		return -1;
-	if (b->seq <= last_seq) {
-		*duplicate = 1;
-		return 0;
-	}
-	for (size_t i = 0; i < b->n_vms; i++) {
-		const Vigil__VmSamples *vm = b->vms[i];
-		int64_t vm_id = 0;
-		if (vm_upsert(s, host_id, vm, b->t_end_ms, &vm_id, err, errlen) < 0)
-			return -1;
-		for (size_t j = 0; j < vm->n_samples; j++) {
-			if (sample_store(s, vm_id, b, vm->samples[j], err, errlen) < 0)
-				return -1;
-		}
-	}
-	return host_advance(s, host_id, b, err, errlen);
-}
-
-enum store_result store_batch(struct store *s, const Vigil__Batch *b, char *err, size_t errlen)
-{
-	char why[512];
-	int duplicate = 0;
-	if (exec_sql(s->db, "BEGIN IMMEDIATE", why, sizeof(why)) < 0) {
-		set_err(err, errlen, "host %s seq %llu: cannot begin: %s", b->host, (unsigned long long)b->seq, why);
-		return STORE_FAILED;
-	}
-	if (batch_write(s, b, why, sizeof(why), &duplicate) < 0) {
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-		set_err(err, errlen, "host %s seq %llu: %s", b->host, (unsigned long long)b->seq, why);
-		return STORE_FAILED;
-	}
-	if (duplicate) {
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-		return STORE_DUPLICATE;
-	}
-	if (exec_sql(s->db, "COMMIT", why, sizeof(why)) < 0) {
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-		set_err(err, errlen, "host %s seq %llu: commit failed: %s", b->host, (unsigned long long)b->seq, why);
-		return STORE_FAILED;
-	}
-	return STORE_STORED;
-}
-
-static int derived_write(struct store *s, const char *vm_uuid, const Vigil__Batch *when, Vigil__Sample *const *samples,
-			 size_t n, char *err, size_t errlen)
-{
-	sqlite3_stmt *st = stmt(s, ST_VM_BY_UUID);
-	sqlite3_bind_text(st, 1, vm_uuid, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW)
-		return set_err(err, errlen, "vm %s is not known", vm_uuid);
-	int64_t vm_id = sqlite3_column_int64(st, 0);
-	for (size_t i = 0; i < n; i++)
-		if (sample_store(s, vm_id, when, samples[i], err, errlen) < 0)
-			return -1;
-	return 0;
-}
-
-int store_derived(struct store *s, const char *vm_uuid, int64_t t_start_ms, int64_t t_end_ms, uint32_t interval_ms,
-		  Vigil__Sample *const *samples, size_t n, char *err, size_t errlen)
-{
-	/* Only the interval's times are read from it. */
-	Vigil__Batch when = VIGIL__BATCH__INIT;
-	when.t_start_ms = t_start_ms;
-	when.t_end_ms = t_end_ms;
-	when.interval_ms = interval_ms;
-	char why[512];
-	if (exec_sql(s->db, "BEGIN IMMEDIATE", why, sizeof(why)) < 0)
-		return set_err(err, errlen, "derived samples of %s: cannot begin: %s", vm_uuid, why);
-	if (derived_write(s, vm_uuid, &when, samples, n, why, sizeof(why)) < 0 ||
-	    exec_sql(s->db, "COMMIT", why, sizeof(why)) < 0) {
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-		return set_err(err, errlen, "derived samples of %s: %s", vm_uuid, why);
-	}
-	return 0;
 }

@@ -1,5 +1,7 @@
-/* The collector's SQLite store: schema migrations and the temporal-interval
- * ingest (coalescing identical consecutive readings into one row). */
+/* The collector's interval store (docs/storage.md): schema migrations, the
+ * temporal-interval ingest (coalescing by metric kind, in memory), group
+ * commit from one writer thread, flushes into compressed segments, rollups
+ * and retention. */
 #ifndef VIGIL_STORE_H
 #define VIGIL_STORE_H
 
@@ -7,32 +9,86 @@
 #include <stdint.h>
 #include <sqlite3.h>
 
+#include "storage_config.h"
 #include "vigil.pb-c.h"
 
 struct store;
 
 enum store_result { STORE_STORED, STORE_DUPLICATE, STORE_FAILED };
 
-/* Opens (creating if needed) the database at path in WAL mode and brings its
- * schema up to date. readonly opens an existing file for queries only.
- * 0, or -1 with a message in err. */
+/* Opens (creating if needed) the database at path and brings its schema up
+ * to date, with the default storage settings. readonly opens an existing
+ * file for queries only. 0, or -1 with a message in err. */
 int store_open(struct store **out, const char *path, int readonly, char *err, size_t errlen);
+
+/* As store_open for writing, with cfg's settings (copied). Recovers the
+ * in-memory state from the journal and starts the writer thread. */
+int store_open_config(struct store **out, const char *path, const struct storage_config *cfg, char *err,
+		      size_t errlen);
+
+/* Stops the writer after the queued requests, flushes the journal into
+ * segments and closes. */
 void store_close(struct store *s);
+
+/* A connection for queries and tests: it sees committed data only and is
+ * never used by the writer. */
 sqlite3 *store_db(struct store *s);
 
-/* Stores one validated batch in a single transaction. A batch whose sequence
- * number is not above the host's last stored one is a repeat: nothing is
- * written and STORE_DUPLICATE is returned. */
+/* Stores one validated batch and returns once it is committed. A batch
+ * whose sequence number is not above the host's last stored one is a
+ * repeat: nothing is written and STORE_DUPLICATE is returned. */
 enum store_result store_batch(struct store *s, const Vigil__Batch *b, char *err, size_t errlen);
 
 /* Stores readings the collector derives itself (SLA states, P(violation))
- * for a VM the store already knows, coalesced like probe readings, in one
- * transaction. They are not tied to a probe's batch sequence numbers.
- * 0, or -1 with a message in err. */
+ * for a VM the store already knows, coalesced like probe readings, and
+ * returns once committed. They are not tied to a probe's batch sequence
+ * numbers. 0, or -1 with a message in err. */
 int store_derived(struct store *s, const char *vm_uuid, int64_t t_start_ms, int64_t t_end_ms, uint32_t interval_ms,
 		  Vigil__Sample *const *samples, size_t n, char *err, size_t errlen);
 
-/* The coalescing rule, separate so it can be tested on its own. */
+/* Asynchronous ingest: done is called from the writer thread once the
+ * request's group commit has finished (or failed); everything the request
+ * points to must stay valid until then. Requests submitted together share
+ * one commit, so many VMs' derived readings cost one fsync, not one each. */
+enum store_req_kind { STORE_REQ_BATCH = 0, STORE_REQ_DERIVED = 1 };
+
+struct store_req {
+	int kind;                      /* enum store_req_kind */
+	const Vigil__Batch *batch;     /* STORE_REQ_BATCH */
+	const char *vm_uuid;           /* STORE_REQ_DERIVED: as store_derived */
+	Vigil__Sample *const *samples;
+	size_t n_samples;
+	int64_t t_start_ms, t_end_ms;
+	uint32_t interval_ms;
+	void (*done)(struct store_req *r, enum store_result res, const char *err);
+	void *arg;
+	/* The store's own. */
+	struct store_req *next;
+	enum store_result result;
+	char err[256];
+};
+void store_submit(struct store *s, struct store_req *r);
+
+/* Returns once everything submitted before it is committed (tests, and
+ * callers that submitted asynchronously and now want to read). */
+int store_sync(struct store *s, char *err, size_t errlen);
+
+/* Moves the journal into segments now (normally done when it reaches
+ * flush_journal_mb or flush_interval), and applies retention as of now_ms
+ * (0: the wall clock). 0, or -1 with a message in err. */
+int store_flush(struct store *s, int64_t now_ms, char *err, size_t errlen);
+
+/* Counters since open, for logs and benchmarks. */
+struct store_stats {
+	uint64_t batches, duplicates, samples, commits, flushes;
+	uint64_t commit_ns, flush_ns;
+	uint64_t journal_bytes, segment_bytes;
+};
+void store_get_stats(struct store *s, struct store_stats *out);
+
+/* The coalescing rule for collector-derived readings (probe readings
+ * follow the VM's batches, see docs/storage.md), separate so it can be
+ * tested on its own. */
 enum interval_action { INTERVAL_NEW, INTERVAL_EXTEND };
 
 struct open_interval {
@@ -47,5 +103,9 @@ struct open_interval {
  * open interval. */
 enum interval_action interval_decide(const struct open_interval *prev, double value,
 				     int64_t t_start_ms, int64_t t_end_ms, uint32_t interval_ms);
+
+/* Whether a reading ending at t_end_ms continues one that ended at
+ * prev_end_ms (the gap rule above). */
+int interval_continues(int64_t prev_end_ms, int64_t t_start_ms, int64_t t_end_ms, uint32_t interval_ms);
 
 #endif

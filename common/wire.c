@@ -40,12 +40,18 @@ void wire_free(Vigil__Envelope *env)
 Vigil__Envelope *wire_unpack(const uint8_t *buf, size_t len, int64_t now_ms,
 			     Vigil__Error__Code *code, char *err, size_t errlen)
 {
+	return wire_unpack_with(NULL, buf, len, now_ms, code, err, errlen);
+}
+
+Vigil__Envelope *wire_unpack_with(ProtobufCAllocator *alloc, const uint8_t *buf, size_t len, int64_t now_ms,
+				  Vigil__Error__Code *code, char *err, size_t errlen)
+{
 	*code = VIGIL__ERROR__CODE__MALFORMED;
 	if (len > WIRE_MAX_MESSAGE) {
 		fail(err, errlen, "message of %zu bytes exceeds the %u-byte limit", len, WIRE_MAX_MESSAGE);
 		return NULL;
 	}
-	Vigil__Envelope *env = vigil__envelope__unpack(NULL, len, buf);
+	Vigil__Envelope *env = vigil__envelope__unpack(alloc, len, buf);
 	if (!env) {
 		fail(err, errlen, "message of %zu bytes is not a valid vigil.Envelope", len);
 		return NULL;
@@ -54,17 +60,17 @@ Vigil__Envelope *wire_unpack(const uint8_t *buf, size_t len, int64_t now_ms,
 		*code = VIGIL__ERROR__CODE__VERSION;
 		fail(err, errlen, "wire version %u is not supported (this side speaks version %d)",
 		     env->version, VIGIL_WIRE_VERSION);
-		wire_free(env);
+		vigil__envelope__free_unpacked(env, alloc);
 		return NULL;
 	}
 	if (env->body_case == VIGIL__ENVELOPE__BODY__NOT_SET) {
 		fail(err, errlen, "message has no body");
-		wire_free(env);
+		vigil__envelope__free_unpacked(env, alloc);
 		return NULL;
 	}
 	if (env->body_case == VIGIL__ENVELOPE__BODY_BATCH &&
 	    wire_validate_batch(env->batch, now_ms, err, errlen) < 0) {
-		wire_free(env);
+		vigil__envelope__free_unpacked(env, alloc);
 		return NULL;
 	}
 	return env;
@@ -211,17 +217,25 @@ int wire_canonical_tags(Vigil__Tag *const *tags, size_t n, char *out, size_t out
 		return -1;
 	if (n)
 		memcpy(sorted, tags, n * sizeof(*sorted));
-	qsort(sorted, n, sizeof(*sorted), tag_cmp);
+	if (n > 1)
+		qsort(sorted, n, sizeof(*sorted), tag_cmp);
 
+	/* Called for every sample of every batch: plain copies, no formatting. */
 	size_t used = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0 && strcmp(sorted[i - 1]->key, sorted[i]->key) == 0)
 			return -1;
-		int w = snprintf(out + used, outlen - used, "%s%s=%s", i ? "," : "", sorted[i]->key,
-				 sorted[i]->value);
-		if (w < 0 || (size_t)w >= outlen - used)
+		size_t kl = strlen(sorted[i]->key), vl = strlen(sorted[i]->value);
+		if (used + (i > 0) + kl + 1 + vl >= outlen)
 			return -1;
-		used += (size_t)w;
+		if (i > 0)
+			out[used++] = ',';
+		memcpy(out + used, sorted[i]->key, kl);
+		used += kl;
+		out[used++] = '=';
+		memcpy(out + used, sorted[i]->value, vl);
+		used += vl;
+		out[used] = '\0';
 	}
 	return 0;
 }

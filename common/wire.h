@@ -39,6 +39,11 @@ Vigil__Envelope *wire_unpack(const uint8_t *buf, size_t len, int64_t now_ms,
 			     Vigil__Error__Code *code, char *err, size_t errlen);
 void wire_free(Vigil__Envelope *env);
 
+/* As wire_unpack, allocating through alloc (NULL: malloc), for a caller
+ * that releases a whole request's memory at once. */
+Vigil__Envelope *wire_unpack_with(ProtobufCAllocator *alloc, const uint8_t *buf, size_t len, int64_t now_ms,
+				  Vigil__Error__Code *code, char *err, size_t errlen);
+
 /* Checks every field of a batch against the limits above. now_ms bounds
  * timestamps from the future. 0, or -1 with a message naming the field. */
 int wire_validate_batch(const Vigil__Batch *b, int64_t now_ms, char *err, size_t errlen);

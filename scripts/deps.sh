@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   make gcc clang llvm pkg-config
   libbpf-dev bpftool libelf-dev zlib1g-dev
-  libnng-dev libsqlite3-dev sqlite3
+  libnng-dev libsqlite3-dev sqlite3 libzstd-dev
   libprotobuf-c-dev protobuf-c-compiler
   libjson-c-dev libconfig-dev libvirt-dev libvirt-clients libxml2-dev libcsv-dev
   libcmocka-dev libclang-rt-14-dev liburing-dev

@@ -82,6 +82,23 @@ thread_named() { # PID NAME
 	return 1
 }
 
+# Queries that name interval_rows (schema version 2's view) run against the
+# same rows rebuilt by scripts/interval-rows.sh from the store's read path;
+# everything else goes to sqlite3 unchanged.
+sqlite3() {
+	case "$*" in
+	*interval_rows*)
+		local db=$1 rows="$WORK/interval-rows.db"
+		shift
+		bash "$ROOT/scripts/interval-rows.sh" "$db" "$rows" "$BIN/vigilctl" > /dev/null 2>&1 || return 1
+		command sqlite3 "$rows" "$@"
+		;;
+	*)
+		command sqlite3 "$@"
+		;;
+	esac
+}
+
 start_collector() { # DB URL
 	"$BIN/vigil-collector" --db "$1" --listen "$2" >> "$WORK/collector.log" 2>&1 &
 	COLLECTOR_PID=$!

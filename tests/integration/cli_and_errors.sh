@@ -17,6 +17,13 @@ check "vigilctl on a missing database exits 1" [ "$(exit_code "$BIN/vigilctl" --
 check "vigil-collector on an unwritable database exits 1" \
 	[ "$(exit_code "$BIN/vigil-collector" --db /proc/vigil/x.db --listen tcp://127.0.0.1:17453)" = 1 ]
 
+printf 'storage = {\n  retention = { raw = "1h"; };\n};\n' > "$WORK/bad-storage.conf"
+check "vigil-collector with a bad storage setting exits 2" [ "$(exit_code "$BIN/vigil-collector" \
+	--config "$WORK/bad-storage.conf" --db "$WORK/x.db" --listen "ipc://$WORK/x.sock")" = 2 ]
+check "and names the file, the line and the rule" grep -q "bad-storage.conf: line 2: storage: retention must" "$WORK/err"
+check "vigilctl history without a VM exits 2" [ "$(exit_code "$BIN/vigilctl" history)" = 2 ]
+check "vigilctl history with a bad --step exits 2" [ "$(exit_code "$BIN/vigilctl" history vm1 --step soon)" = 2 ]
+
 # libvirt's built-in test driver: one running domain with no real process.
 check "probe --once --stdout against test:///default exits 0" \
 	[ "$(exit_code "$BIN/vigil-probe" --libvirt test:///default --once --stdout --interval 0.5)" = 0 ]

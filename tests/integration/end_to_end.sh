@@ -4,7 +4,8 @@
 source "$(dirname "$0")/../lib.sh"
 
 DB=$WORK/vigil.db
-URL=tcp://127.0.0.1:17452
+# A socket in the test's own directory, so parallel runs never collide.
+URL=ipc://$WORK/collector.sock
 
 "$TBIN/burn" --duty 100 --seconds 120 > /dev/null &
 BUSY=$!; started $BUSY
@@ -24,8 +25,13 @@ sleep 3
 start_collector "$DB" "$URL" || { check "collector starts" false; exit 0; }
 collector_start=$(now_ms)
 sleep 4
-check "batches sampled before the collector started are delivered" [ "$(sqlite3 "$DB" \
-	"SELECT min(t_start) < $((collector_start - 1500)) AND min(t_start) >= $probe_start FROM interval_rows WHERE vm='busy'")" = 1 ]
+# Stored rows as JSON (vigilctl history --db reads segments and journal).
+hist() { # VM [METRIC]
+	"$BIN/vigilctl" --db "$DB" history "$@" --since @0 --json
+}
+first_busy=$(hist busy | jq '[.rows[].t_start_ms] | min')
+check "batches sampled before the collector started are delivered" \
+	[ "$first_busy" -lt $((collector_start - 1500)) ] && [ "$first_busy" -ge "$probe_start" ]
 
 "$BIN/vigilctl" --collector "$URL" status --json > "$WORK/status.json"
 "$BIN/vigilctl" --collector "$URL" status
@@ -41,9 +47,9 @@ check "vCPU target has plausible CPU % (25-110)" \
 	awk -v v="$(field tcgvm cpu_used_pct)" 'BEGIN { exit !(v > 25 && v < 110) }'
 check "vCPU threads named 'CPU N/TCG' are counted as vCPUs" [ "$(field tcgvm vcpus)" = 2 ]
 check "both targets are running" [ "$(field busy state)$(field tcgvm state)" = runningrunning ]
+canonical_tags='.tags | to_entries | map("\(.key)=\(.value)") | join(",")'
 check "whole-VM, per-vCPU and emulator series are stored" \
-	[ "$(sqlite3 "$DB" "SELECT group_concat(tags, ' ') FROM (SELECT DISTINCT tags FROM interval_rows
-	      WHERE vm='tcgvm' AND metric='cpu.used_pct' ORDER BY tags)")" = " thread=emulator vcpu=0 vcpu=1" ]
+	[ "$(hist tcgvm cpu.used_pct | jq -r "[.rows[] | $canonical_tags] | unique | join(\" \")")" = " thread=emulator vcpu=0 vcpu=1" ]
 
 # A second probe (another host name) shares the collector.
 "$BIN/vigil-probe" --no-libvirt --host other-hv --collector "$URL" --pid busy=$BUSY \
@@ -59,7 +65,7 @@ check "status --db reads the same VMs" [ "$(jq -c '[.vms[] | select(.host != "ot
 
 # The emulator thread of tcgvm is idle: its 0% readings coalesce into one row.
 emu_rows() {
-	sqlite3 "$DB" "SELECT count(*) FROM interval_rows WHERE vm='tcgvm' AND metric='cpu.used_pct' AND tags='thread=emulator'"
+	hist tcgvm cpu.used_pct --tag thread=emulator | jq '.rows | length'
 }
 check "identical consecutive readings coalesce into one row" [ "$(emu_rows)" = 1 ]
 
@@ -71,22 +77,27 @@ gap_end=$(now_ms)
 start_probe
 sleep 4
 echo "  emulator rows after the outage: $(emu_rows)"
-sqlite3 "$DB" "SELECT t_start, t_end, value FROM interval_rows WHERE vm='tcgvm' AND tags='thread=emulator' AND metric='cpu.used_pct'" | sed 's/^/    /'
+hist tcgvm cpu.used_pct --tag thread=emulator | jq -r '.rows[] | "    \(.t_start_ms) \(.t_end_ms) \(.value) gap=\(.gap)"'
 check "the outage starts a new interval" [ "$(emu_rows)" = 2 ]
+check "the new interval is marked as starting after a gap" \
+	[ "$(hist tcgvm cpu.used_pct --tag thread=emulator | jq '.rows[-1].gap')" = true ]
 # Readings only: the SLA checks' own rows (layer sla) record the silence as
 # HOST DOWN, so they do span it.
-check "no stored interval spans the outage" [ "$(sqlite3 "$DB" \
-	"SELECT count(*) FROM interval_rows WHERE vm='tcgvm' AND layer <> 'sla' AND t_start < $((gap_start + 500)) AND t_end > $((gap_end - 500))")" = 0 ]
-check "the SLA checks recorded the silence as HOST DOWN" [ "$(sqlite3 "$DB" \
-	"SELECT count(*) FROM interval_rows WHERE vm='tcgvm' AND metric = 'sla.host' AND value = 1 AND t_start < $((gap_start + 500)) AND t_end > $((gap_end - 1500))")" = 1 ]
-check "the new interval starts after the outage" [ "$(sqlite3 "$DB" \
-	"SELECT max(t_start) >= $gap_end FROM interval_rows WHERE vm='tcgvm' AND tags='thread=emulator'")" = 1 ]
-check "sequence numbers kept increasing across the restart" [ "$(sqlite3 "$DB" "SELECT last_seq > 0 FROM hosts WHERE name = 'hv-main'")" = 1 ]
-stored_metrics=$(sqlite3 "$DB" "SELECT DISTINCT metric FROM interval_rows ORDER BY 1")
+check "no stored interval spans the outage" [ "$(hist tcgvm | jq \
+	"[.rows[] | select(.layer != \"sla\" and .t_start_ms < $((gap_start + 500)) and .t_end_ms > $((gap_end - 500)))] | length")" = 0 ]
+check "the SLA checks recorded the silence as HOST DOWN" [ "$(hist tcgvm sla.host | jq \
+	"[.rows[] | select(.value == 1 and .t_start_ms < $((gap_start + 500)) and .t_end_ms > $((gap_end - 1500)))] | length")" = 1 ]
+check "the new interval starts after the outage" [ "$(hist tcgvm cpu.used_pct --tag thread=emulator | jq \
+	"[.rows[].t_start_ms] | max >= $gap_end")" = true ]
+check "sequence numbers kept increasing across the restart" [ "$("$BIN/vigilctl" --db "$DB" hosts --json | jq \
+	'.hosts[] | select(.host == "hv-main") | .last_seq > 0')" = true ]
+stored_metrics=$(for uuid in $("$BIN/vigilctl" --db "$DB" vms --json | jq -r '.vms[].uuid'); do
+	hist "$uuid" | jq -r '.rows[].metric'; done | sort -u)
 catalogued=$("$BIN/vigilctl" metrics --json | jq -r '.[].name' | sort)
 check "every stored metric is in the catalogue (vigilctl metrics)" \
 	[ -n "$stored_metrics" ] && [ -z "$(comm -23 <(echo "$stored_metrics") <(echo "$catalogued"))" ]
-check "stored metrics carry the catalogue's unit" [ "$(sqlite3 "$DB" \
-	"SELECT count(*) FROM interval_rows WHERE metric = 'cpu.used_pct' AND unit <> '%'")" = 0 ]
+check "stored metrics carry the catalogue's unit" [ "$(hist busy cpu.used_pct | jq \
+	'[.rows[] | select(.unit != "%")] | length')" = 0 ]
 check "no batch was rejected" bash -c "! grep -q 'rejected' '$WORK/collector.log'"
-check "VM identity is stable across probe restarts" [ "$(sqlite3 "$DB" "SELECT count(*) FROM vms v JOIN hosts h ON h.id = v.host_id WHERE h.name = 'hv-main' AND v.source <> 'host'")" = 2 ]
+check "VM identity is stable across probe restarts" [ "$("$BIN/vigilctl" --db "$DB" vms --host hv-main --json | jq \
+	'[.vms[] | select(.source != "host")] | length')" = 2 ]

@@ -17,6 +17,8 @@
 #include "ctl_args.h"
 #include "probe_args.h"
 #include "server.h"
+#include "storage_config.h"
+#include "timeparse.h"
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])) - 1)
 
@@ -268,6 +270,175 @@ static void test_vigilctl_args(void **state)
 	fclose(null);
 }
 
+static void test_vigilctl_history_args(void **state)
+{
+	(void)state;
+	struct ctl_args a;
+	FILE *null = sink();
+	const int64_t now = 1790000000000LL;
+	char *ok[] = { "vigilctl", "history", "vm1", "cpu.used_pct", "--tag", "vcpu=0", "--since", "-1h",
+		       "--until", "2026-09-21T14:00:00Z", "--step", "15m", "--csv", NULL };
+	assert_int_equal(ctl_args_parse_at(ARGC(ok), ok, &a, now, null, null), ARGS_RUN);
+	assert_int_equal(a.command, CTL_HISTORY);
+	assert_string_equal(a.vm, "vm1");
+	assert_string_equal(a.metric, "cpu.used_pct");
+	assert_int_equal(a.n_tags, 1);
+	assert_string_equal(a.tags[0].key, "vcpu");
+	assert_string_equal(a.tags[0].value, "0");
+	assert_int_equal(a.since_ms, now - 3600000);
+	assert_int_equal(a.until_ms, 1789999200000LL);
+	assert_int_equal(a.step_ms, 900000);
+	assert_true(a.csv);
+	/* Defaults: the last hour, intervals. */
+	char *plain[] = { "vigilctl", "--db", "x.db", "history", "vm1", NULL };
+	assert_int_equal(ctl_args_parse_at(ARGC(plain), plain, &a, now, null, null), ARGS_RUN);
+	assert_null(a.metric);
+	assert_int_equal(a.since_ms, now - 3600000);
+	assert_int_equal(a.step_ms, 0);
+	char *vms[] = { "vigilctl", "vms", "--host", "hv1", "--json", NULL };
+	assert_int_equal(ctl_args_parse_at(ARGC(vms), vms, &a, now, null, null), ARGS_RUN);
+	assert_int_equal(a.command, CTL_VMS);
+	assert_string_equal(a.host, "hv1");
+	char *show[] = { "vigilctl", "show", "vm1", NULL };
+	assert_int_equal(ctl_args_parse_at(ARGC(show), show, &a, now, null, null), ARGS_RUN);
+	assert_int_equal(a.command, CTL_SHOW);
+	char *hosts[] = { "vigilctl", "hosts", NULL };
+	assert_int_equal(ctl_args_parse_at(ARGC(hosts), hosts, &a, now, null, null), ARGS_RUN);
+	assert_int_equal(a.command, CTL_HOSTS);
+
+	/* Usage errors. */
+	char *bad[][8] = {
+		{ "vigilctl", "history", NULL },				   /* no VM */
+		{ "vigilctl", "history", "vm1", "cpu.used_pct", "extra", NULL },	   /* too many */
+		{ "vigilctl", "history", "vm1", "--since", "yesterday", NULL },	   /* not a time */
+		{ "vigilctl", "history", "vm1", "--step", "fast", NULL },	   /* not a duration */
+		{ "vigilctl", "history", "vm1", "--tag", "vcpu", NULL },	   /* no value */
+		{ "vigilctl", "history", "vm1", "--csv", "--json", NULL },	   /* two formats */
+		{ "vigilctl", "history", "vm1", "--host", "hv1", NULL },	   /* a vms option */
+		{ "vigilctl", "status", "--since", "-1h", NULL },		   /* a history option */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int n = 0;
+		while (bad[i][n])
+			n++;
+		assert_int_equal(ctl_args_parse_at(n, bad[i], &a, now, null, null), ARGS_USAGE_ERROR);
+	}
+	char *backwards[] = { "vigilctl", "history", "vm1", "--since", "-1h", "--until", "-2h", NULL };
+	assert_int_equal(ctl_args_parse_at(ARGC(backwards), backwards, &a, now, null, null), ARGS_USAGE_ERROR);
+	char *show_none[] = { "vigilctl", "show", NULL };
+	assert_int_equal(ctl_args_parse_at(ARGC(show_none), show_none, &a, now, null, null), ARGS_USAGE_ERROR);
+	fclose(null);
+}
+
+static void test_time_and_duration_parsing(void **state)
+{
+	(void)state;
+	const int64_t now = 1790000000000LL;
+	int64_t t;
+	char err[300];
+	assert_int_equal(parse_time_ms("2026-03-01", now, &t, err, sizeof(err)), 0);
+	assert_int_equal(t, 1772323200000LL);
+	assert_int_equal(parse_time_ms("2026-03-01T12:30:15Z", now, &t, err, sizeof(err)), 0);
+	assert_int_equal(t, 1772323200000LL + (12 * 3600 + 30 * 60 + 15) * 1000LL);
+	assert_int_equal(parse_time_ms("2026-03-01 12:30:15.25+02:00", now, &t, err, sizeof(err)), 0);
+	assert_int_equal(t, 1772323200000LL + (10 * 3600 + 30 * 60 + 15) * 1000LL + 250);
+	assert_int_equal(parse_time_ms("2026-03-01T12:30-0130", now, &t, err, sizeof(err)), 0);
+	assert_int_equal(t, 1772323200000LL + (14 * 3600) * 1000LL);
+	assert_int_equal(parse_time_ms("-1h", now, &t, err, sizeof(err)), 0);
+	assert_int_equal(t, now - 3600000);
+	assert_int_equal(parse_time_ms("30m", now, &t, err, sizeof(err)), 0);
+	assert_int_equal(t, now - 1800000);
+	assert_int_equal(parse_time_ms("-2d12h", now, &t, err, sizeof(err)), 0);
+	assert_int_equal(t, now - 60 * 3600000LL);
+	assert_int_equal(parse_time_ms("now", now, &t, err, sizeof(err)), 0);
+	assert_int_equal(t, now);
+	assert_int_equal(parse_time_ms("@1767225600", now, &t, err, sizeof(err)), 0);
+	assert_int_equal(t, 1767225600000LL);
+	const char *bad[] = { "", "yesterday", "2026-13-01", "2026-02-30x", "12:00", "2026", "-", "-1x", "@x",
+			      "2026-03-01T25:00", "2026-03-01T12:00+5" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(parse_time_ms(bad[i], now, &t, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "ISO 8601"));
+
+	int64_t d;
+	assert_int_equal(parse_duration_ms("90s", &d), 0);
+	assert_int_equal(d, 90000);
+	assert_int_equal(parse_duration_ms("1h30m", &d), 0);
+	assert_int_equal(d, 5400000);
+	assert_int_equal(parse_duration_ms("250ms", &d), 0);
+	assert_int_equal(d, 250);
+	assert_int_equal(parse_duration_ms("2w", &d), 0);
+	assert_int_equal(d, 14 * 86400000LL);
+	assert_int_equal(parse_duration_ms("2y", &d), 0);
+	assert_int_equal(d, 730 * 86400000LL);
+	assert_int_equal(parse_duration_ms("15", &d), 0);
+	assert_int_equal(d, 15000);
+	const char *bad_d[] = { "", "0s", "1x", "-5m", "1h30", "m", "5 m" };
+	for (size_t i = 0; i < sizeof(bad_d) / sizeof(bad_d[0]); i++)
+		assert_int_equal(parse_duration_ms(bad_d[i], &d), -1);
+	char buf[32];
+	format_duration(buf, sizeof(buf), 5400000);
+	assert_string_equal(buf, "1h30m");
+	format_time_iso(buf, sizeof(buf), 1772323200250LL);
+	assert_string_equal(buf, "2026-03-01T00:00:00.250Z");
+}
+
+static int storage_from(const char *text, struct storage_config *c, char *err, size_t errlen)
+{
+	config_t cfg;
+	config_init(&cfg);
+	int rc = config_read_string(&cfg, text) == CONFIG_TRUE ? storage_config_read(&cfg, c, err, errlen) : -2;
+	config_destroy(&cfg);
+	return rc;
+}
+
+static void test_storage_config(void **state)
+{
+	(void)state;
+	struct storage_config c;
+	char err[300];
+	assert_int_equal(storage_from("", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.retention_ms[0], 14 * 86400000LL);
+	assert_int_equal(c.retention_ms[1], 90 * 86400000LL);
+	assert_int_equal(c.retention_ms[2], 730 * 86400000LL);
+	assert_int_equal(c.n_deadbands, 0);
+	storage_config_free(&c);
+	assert_int_equal(storage_from("storage = { retention = { raw = \"7d\"; minute = \"30d\"; };\n"
+				      "  deadband = ( { metric = \"cpu.used_pct\"; absolute = 0.5; },\n"
+				      "               { metric = \"mem.rss_bytes\"; relative = 0.01; } );\n"
+				      "  commit_max_ms = 20; flush_journal_mb = 8; flush_interval = \"5m\"; };",
+				      &c, err, sizeof(err)),
+			 0);
+	assert_int_equal(c.retention_ms[0], 7 * 86400000LL);
+	assert_int_equal(c.retention_ms[1], 30 * 86400000LL);
+	assert_int_equal(c.n_deadbands, 2);
+	assert_true(deadband_accepts(storage_deadband(&c, "cpu.used_pct"), 10, 10.5));
+	assert_false(deadband_accepts(storage_deadband(&c, "cpu.used_pct"), 10, 10.51));
+	assert_true(deadband_accepts(storage_deadband(&c, "mem.rss_bytes"), 1000, 990));
+	assert_false(deadband_accepts(storage_deadband(&c, "cpu.wait_pct"), 1, 1.0001));
+	assert_int_equal(c.commit_max_ms, 20);
+	assert_int_equal(c.flush_bytes, 8u << 20);
+	assert_int_equal(c.flush_ms, 300000);
+	storage_config_free(&c);
+	/* Errors name the line and the problem. */
+	const char *bad[][2] = {
+		{ "storage = { typo = 1; };", "unknown setting 'typo'" },
+		{ "storage = { deadband = ( { metric = \"cpu.preempted\"; absolute = 1; } ); };", "only gauges" },
+		{ "storage = { deadband = ( { metric = \"no.such\"; absolute = 1; } ); };", "catalogue" },
+		{ "storage = { deadband = ( { metric = \"cpu.used_pct\"; relative = 2.0; } ); };", "fraction" },
+		{ "storage = { deadband = ( { metric = \"cpu.used_pct\"; } ); };", "exactly one" },
+		{ "storage = {\n retention = { raw = \"100d\"; }; };", "line 2" },
+		{ "storage = { retention = { raw = \"soon\"; }; };", "duration" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(storage_from(bad[i][0], &c, err, sizeof(err)), -1);
+		if (!strstr(err, bad[i][1]))
+			fail_msg("'%s': error '%s' lacks '%s'", bad[i][0], err, bad[i][1]);
+		storage_config_free(&c);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,7 +447,8 @@ int main(void)
 		cmocka_unit_test(test_probe_pid_disks),
 		cmocka_unit_test(test_probe_pid_file_target),
 		cmocka_unit_test(test_collector_args),	      cmocka_unit_test(test_collector_config),
-		cmocka_unit_test(test_vigilctl_args),
+		cmocka_unit_test(test_vigilctl_args),	      cmocka_unit_test(test_vigilctl_history_args),
+		cmocka_unit_test(test_time_and_duration_parsing), cmocka_unit_test(test_storage_config),
 	};
 	return cmocka_run_group_tests_name("args", tests, NULL, NULL);
 }

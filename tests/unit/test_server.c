@@ -50,7 +50,7 @@ static Vigil__Envelope *call(struct store *st, const uint8_t *req, size_t len)
 	size_t reply_len;
 	char err[256];
 	Vigil__Error__Code code;
-	assert_int_equal(server_handle(st, req, len, &reply, &reply_len), 0);
+	assert_int_equal(server_handle(st, store_db(st), req, len, &reply, &reply_len), 0);
 	Vigil__Envelope *env = wire_unpack(reply, reply_len, clock_realtime_ms(), &code, err, sizeof(err));
 	free(reply);
 	assert_non_null(env);

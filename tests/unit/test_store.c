@@ -82,6 +82,36 @@ static int64_t scalar(struct fixture *f, const char *sql)
 	return v;
 }
 
+/* The rows history_scan returns for one metric of vm1, all time. */
+struct rowset {
+	int n;
+	struct history_row r[64];
+};
+
+static int keep_row(const struct history_row *r, void *arg)
+{
+	struct rowset *set = arg;
+	if (set->n < 64) {
+		set->r[set->n] = *r;
+		/* Strings do not outlive the callback. */
+		set->r[set->n].host = set->r[set->n].vm = set->r[set->n].vm_uuid = NULL;
+		set->r[set->n].metric = set->r[set->n].layer = set->r[set->n].unit = NULL;
+		set->r[set->n].tags = set->r[set->n].kind = NULL;
+	}
+	set->n++;
+	return 0;
+}
+
+static struct rowset rows_of(struct fixture *f, const char *metric)
+{
+	struct rowset set = { 0 };
+	char err[256];
+	struct history_filter all = { .vm = "vm1", .metric = metric, .since_ms = 0, .until_ms = INT64_MAX };
+	if (history_scan(store_db(f->st), &all, keep_row, &set, err, sizeof(err)) != 0)
+		fail_msg("history_scan: %s", err);
+	return set;
+}
+
 static void test_decide_rules(void **state)
 {
 	(void)state;
@@ -101,9 +131,12 @@ static void test_equal_values_extend_one_row(void **state)
 	struct fixture *f = *state;
 	for (int k = 0; k < 5; k++)
 		assert_int_equal(put(f, 1 + k, k * STEP, (k + 1) * STEP, 42.0), STORE_STORED);
-	assert_int_equal(scalar(f, "SELECT count(*) FROM intervals"), 1);
-	assert_int_equal(scalar(f, "SELECT t_start FROM intervals"), T0);
-	assert_int_equal(scalar(f, "SELECT t_end FROM intervals"), T0 + 5 * STEP);
+	struct rowset set = rows_of(f, "cpu.used_pct");
+	assert_int_equal(set.n, 1);
+	assert_int_equal(set.r[0].t_start_ms, T0);
+	assert_int_equal(set.r[0].t_end_ms, T0 + 5 * STEP);
+	assert_int_equal(set.r[0].samples, 5);
+	assert_true(set.r[0].open);
 }
 
 static void test_different_value_starts_a_row(void **state)
@@ -112,9 +145,13 @@ static void test_different_value_starts_a_row(void **state)
 	put(f, 1, 0, STEP, 10.0);
 	put(f, 2, STEP, 2 * STEP, 10.0);
 	put(f, 3, 2 * STEP, 3 * STEP, 20.0);
-	assert_int_equal(scalar(f, "SELECT count(*) FROM intervals"), 2);
-	assert_int_equal(scalar(f, "SELECT t_end FROM intervals WHERE value = 10.0"), T0 + 2 * STEP);
-	assert_int_equal(scalar(f, "SELECT t_start FROM intervals WHERE value = 20.0"), T0 + 2 * STEP);
+	struct rowset set = rows_of(f, "cpu.used_pct");
+	assert_int_equal(set.n, 2);
+	assert_true(set.r[0].value == 10.0 && set.r[1].value == 20.0);
+	assert_int_equal(set.r[0].t_end_ms, T0 + 2 * STEP);
+	assert_int_equal(set.r[1].t_start_ms, T0 + 2 * STEP);
+	assert_false(set.r[0].open);
+	assert_int_equal(set.r[1].flags & IV_GAP, 0);
 }
 
 static void test_gap_starts_a_row_even_if_equal(void **state)
@@ -123,9 +160,12 @@ static void test_gap_starts_a_row_even_if_equal(void **state)
 	put(f, 1, 0, STEP, 10.0);
 	/* Nothing for two intervals, then the same value. */
 	put(f, 2, 3 * STEP, 4 * STEP, 10.0);
-	assert_int_equal(scalar(f, "SELECT count(*) FROM intervals"), 2);
-	assert_int_equal(scalar(f, "SELECT max(t_start) FROM intervals"), T0 + 3 * STEP);
-	assert_int_equal(scalar(f, "SELECT min(t_end) FROM intervals"), T0 + STEP);
+	struct rowset set = rows_of(f, "cpu.used_pct");
+	assert_int_equal(set.n, 2);
+	assert_int_equal(set.r[1].t_start_ms, T0 + 3 * STEP);
+	assert_int_equal(set.r[0].t_end_ms, T0 + STEP);
+	/* The gap is explicit in the second row. */
+	assert_int_equal(set.r[1].flags & IV_GAP, IV_GAP);
 }
 
 static void test_repeated_batch_is_not_stored_twice(void **state)
@@ -135,7 +175,7 @@ static void test_repeated_batch_is_not_stored_twice(void **state)
 	assert_int_equal(put(f, 6, STEP, 2 * STEP, 11.0), STORE_STORED);
 	assert_int_equal(put(f, 6, STEP, 2 * STEP, 11.0), STORE_DUPLICATE);
 	assert_int_equal(put(f, 5, 0, STEP, 10.0), STORE_DUPLICATE);
-	assert_int_equal(scalar(f, "SELECT count(*) FROM intervals"), 2);
+	assert_int_equal(rows_of(f, "cpu.used_pct").n, 2);
 	assert_int_equal(scalar(f, "SELECT last_seq FROM hosts WHERE name = 'hv1'"), 6);
 }
 
@@ -201,8 +241,10 @@ static void test_derived_samples_coalesce_for_known_vm(void **state)
 	const char *uuid = "11111111-2222-4333-8444-555555555555";
 	assert_int_equal(store_derived(f->st, uuid, T0, T0 + STEP, STEP, list, 1, err, sizeof(err)), 0);
 	assert_int_equal(store_derived(f->st, uuid, T0 + STEP, T0 + 2 * STEP, STEP, list, 1, err, sizeof(err)), 0);
-	assert_int_equal(scalar(f, "SELECT count(*) FROM interval_rows WHERE metric = 'sla.p_violation'"), 1);
-	assert_int_equal(scalar(f, "SELECT t_end FROM interval_rows WHERE metric = 'sla.p_violation'"), T0 + 2 * STEP);
+	struct rowset set = rows_of(f, "sla.p_violation");
+	assert_int_equal(set.n, 1);
+	assert_int_equal(set.r[0].t_end_ms, T0 + 2 * STEP);
+	assert_int_equal(set.r[0].samples, 2);
 	assert_int_equal(store_derived(f->st, "00000000-0000-4000-8000-000000000000", T0, T0 + STEP, STEP, list, 1, err,
 				       sizeof(err)),
 			 -1);
@@ -239,7 +281,7 @@ static void test_schema_is_versioned_and_reopens(void **state)
 	store_close(f->st);
 	/* Reopening applies nothing twice and keeps the data. */
 	assert_int_equal(store_open(&f->st, f->path, 0, err, sizeof(err)), 0);
-	assert_int_equal(scalar(f, "SELECT count(*) FROM intervals"), 1);
+	assert_int_equal(rows_of(f, "cpu.used_pct").n, 1);
 	sqlite3_stmt *st;
 	assert_int_equal(sqlite3_prepare_v2(store_db(f->st), "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
