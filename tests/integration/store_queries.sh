@@ -38,9 +38,14 @@ check "--tag selects series" [ "$(ctl history vm1 disk.write_bytes --tag dev=vda
 	[ "$(ctl history vm1 disk.write_bytes --tag dev=vdb --json | jq '.rows | length')" = 0 ]
 
 ctl show vm2 --json > "$WORK/show.json"
+# The probe's readings, and the SLA checks' own (layer sla) beside them.
 check "show lists every current metric with its interval start" \
-	[ "$(jq -r '[.current[].metric] | sort | join(" ")' "$WORK/show.json")" = "cpu.used_pct disk.write_bytes" ] &&
-	[ "$(jq '[.current[] | select(.open and .t_start_ms <= .t_end_ms)] | length' "$WORK/show.json")" = 2 ]
+	[ "$(jq -r '[.current[] | select(.layer != "sla") | .metric] | sort | join(" ")' "$WORK/show.json")" = "cpu.used_pct disk.write_bytes" ] &&
+	[ "$(jq '[.current[] | select(.open and .t_start_ms <= .t_end_ms)] | length' "$WORK/show.json")" = \
+		"$(jq '.current | length' "$WORK/show.json")" ]
+check "show includes the SLA checks' current readings" \
+	[ "$(jq -r '[.current[] | select(.layer == "sla") | .metric] | sort | join(" ")' "$WORK/show.json")" = \
+		"sla.bandwidth sla.host sla.p_violation sla.processing sla.storage" ]
 check "show with --db agrees" [ "$(ctldb show vm2 --json | jq -c .current)" = "$(jq -c .current "$WORK/show.json")" ]
 check "hosts lists the sender's host" [ "$(ctl hosts --json | jq -r '.hosts[] | "\(.host) \(.vms) \(.last_seq)"')" = "hv-q 3 600" ]
 check "vms --host lists its VMs" [ "$(ctl vms --host hv-q --json | jq -r '[.vms[].vm] | join(" ")')" = "vm0 vm1 vm2" ]
