@@ -4,7 +4,9 @@
 #   make test       unit tests (ASan/UBSan) and integration tests; needs root
 #   make demo       boot two tiny VMs, run the collector and a probe, show vigilctl status
 #   make guest      build the tiny test guest (Debian kernel + busybox initramfs)
-#   make bench      cost per event of the kernel programs, next to empty programs
+#   make bench      cost per event of the kernel programs, next to empty programs,
+#                   then the store benchmark (BENCH_FULL=1: the issue's reference trace)
+#   make bench-store only the store benchmark (ingest, storage, queries, scalability, memory)
 #   make vmlinux    regenerate vmlinux/vmlinux.h from the running kernel's BTF
 #   make clean
 
@@ -58,7 +60,7 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 HELPER_SRC := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(HELPER_SRC))
 
-.PHONY: all deps test test-unit test-integration demo guest bench vmlinux clean
+.PHONY: all deps test test-unit test-integration demo guest bench bench-store vmlinux clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -182,9 +184,26 @@ $(BUILD)/bench/sched_cost: bench/sched_cost.c $(BUILD)/bpf/cpu_sched.skel.h $(BU
 	@echo '  LD      $@'
 	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -Wno-missing-prototypes -o $@ $< $(LDLIBS)
 
+# The store benchmark: a trace generator, simulated probes over nng and a
+# driver that runs real collectors (bench/*.c except the BPF cost bench).
+STORE_BENCH_SRC := $(filter-out bench/sched_cost.c bench/%.bpf.c,$(wildcard bench/*.c))
+STORE_BENCH_ARGS ?= $(if $(BENCH_FULL),--full)
+$(BUILD)/bench/store_bench: $(call obj,rel,$(STORE_BENCH_SRC)) $(REL_COMMON)
+	@mkdir -p $(dir $@)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+# The generator's unit test links it.
+$(BUILD)/tests/test_trace: CFLAGS += -Ibench
+$(BUILD)/tests/test_trace: $(BUILD)/san/bench/trace.o
+
 bench: deps
-	@$(MAKE) --no-print-directory $(BUILD)/bench/sched_cost
+	@$(MAKE) --no-print-directory $(BUILD)/bench/sched_cost $(BUILD)/bench/store_bench $(BINS)
 	@$(BUILD)/bench/sched_cost
+	@$(BUILD)/bench/store_bench --bin $(BUILD)/bin $(STORE_BENCH_ARGS)
+
+bench-store: deps
+	@$(MAKE) --no-print-directory $(BUILD)/bench/store_bench $(BINS)
+	@$(BUILD)/bench/store_bench --bin $(BUILD)/bin $(STORE_BENCH_ARGS)
 
 test-unit: $(UNIT_BINS)
 test-integration: $(BINS) $(HELPER_BINS)
