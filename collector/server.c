@@ -9,6 +9,7 @@
 #include "clock.h"
 #include "log.h"
 #include "query.h"
+#include "server_stats.h"
 #include "wire.h"
 
 /* Long enough to notice a stop request promptly. */
@@ -18,6 +19,7 @@ static int reply_error(Vigil__Error__Code code, const char *message, uint8_t **r
 {
 	Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
 	Vigil__Error e = VIGIL__ERROR__INIT;
+	server_stats_count_error();
 	e.code = code;
 	e.message = (char *)message;
 	env.body_case = VIGIL__ENVELOPE__BODY_ERROR;
@@ -29,6 +31,9 @@ static int handle_batch(struct store *st, const Vigil__Batch *b, uint8_t **reply
 {
 	char err[512];
 	enum store_result res = store_batch(st, b, err, sizeof(err));
+	server_stats_mark(STAGE_COMMIT);
+	if (res != STORE_FAILED)
+		server_stats_count_batch(b, res == STORE_DUPLICATE);
 	if (res == STORE_FAILED) {
 		log_error("storing batch: %s", err);
 		return reply_error(VIGIL__ERROR__CODE__STORAGE, err, reply, reply_len);
@@ -54,6 +59,7 @@ static int handle_status(struct store *st, uint8_t **reply, size_t *reply_len)
 		log_error("%s", err);
 		return reply_error(VIGIL__ERROR__CODE__STORAGE, err, reply, reply_len);
 	}
+	server_stats_mark(STAGE_QUERY);
 	Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
 	env.body_case = VIGIL__ENVELOPE__BODY_STATUS_REPLY;
 	env.status_reply = status;
@@ -62,11 +68,27 @@ static int handle_status(struct store *st, uint8_t **reply, size_t *reply_len)
 	return rc;
 }
 
+static int handle_stats(uint8_t **reply, size_t *reply_len)
+{
+	Vigil__StatsReply *stats = server_stats_snapshot();
+	if (!stats)
+		return -1;
+	server_stats_mark(STAGE_QUERY);
+	Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
+	env.body_case = VIGIL__ENVELOPE__BODY_STATS_REPLY;
+	env.stats_reply = stats;
+	int rc = wire_pack(&env, reply, reply_len);
+	server_stats_free(stats);
+	return rc;
+}
+
 int server_handle(struct store *st, const uint8_t *req, size_t len, uint8_t **reply, size_t *reply_len)
 {
 	char err[512];
 	Vigil__Error__Code code;
+	server_stats_count_request();
 	Vigil__Envelope *env = wire_unpack(req, len, clock_realtime_ms(), &code, err, sizeof(err));
+	server_stats_mark(STAGE_DECODE);
 	if (!env) {
 		log_warn("rejected request: %s", err);
 		return reply_error(code, err, reply, reply_len);
@@ -78,6 +100,9 @@ int server_handle(struct store *st, const uint8_t *req, size_t len, uint8_t **re
 		break;
 	case VIGIL__ENVELOPE__BODY_STATUS_QUERY:
 		rc = handle_status(st, reply, reply_len);
+		break;
+	case VIGIL__ENVELOPE__BODY_STATS_QUERY:
+		rc = handle_stats(reply, reply_len);
 		break;
 	default:
 		snprintf(err, sizeof(err), "message kind %d is not a request the collector serves", env->body_case);
@@ -111,6 +136,7 @@ static void serve_one(nng_socket sock, struct store *st)
 {
 	void *req;
 	size_t len;
+	server_stats_begin();
 	int rv = nng_recv(sock, &req, &len, NNG_FLAG_ALLOC);
 	if (rv == NNG_ETIMEDOUT)
 		return;
@@ -118,6 +144,7 @@ static void serve_one(nng_socket sock, struct store *st)
 		log_warn("receive failed: %s", nng_strerror(rv));
 		return;
 	}
+	server_stats_mark(STAGE_RECEIVE);
 	uint8_t *reply = NULL;
 	size_t reply_len = 0;
 	if (server_handle(st, req, len, &reply, &reply_len) < 0) {
@@ -125,6 +152,7 @@ static void serve_one(nng_socket sock, struct store *st)
 	} else if ((rv = nng_send(sock, reply, reply_len, 0)) != 0) {
 		log_warn("sending a reply failed: %s (the sender will retry)", nng_strerror(rv));
 	}
+	server_stats_sent();
 	free(reply);
 	nng_free(req, len);
 }
@@ -135,6 +163,7 @@ int server_run(struct store *st, const char *url, volatile sig_atomic_t *stop)
 	if (open_listener(&sock, url) < 0)
 		return -1;
 	log_info("listening on %s", url);
+	server_stats_started(clock_realtime_ms());
 	while (!*stop)
 		serve_one(sock, st);
 	nng_close(sock);
