@@ -1,0 +1,99 @@
+/* Printing the store benchmark's figures. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store_bench.h"
+
+void figure_add(struct bench_ctx *c, const char *name, const char *target, const char *fmt, ...)
+{
+	if (c->n_figures == MAX_FIGURES)
+		return;
+	struct figure *f = &c->figures[c->n_figures++];
+	va_list ap;
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	snprintf(f->target, sizeof(f->target), "%s", target ? target : "");
+	va_start(ap, fmt);
+	vsnprintf(f->measured, sizeof(f->measured), fmt, ap);
+	va_end(ap);
+}
+
+void figures_print(const struct bench_ctx *c)
+{
+	printf("\n== Figures\n");
+	printf("%-46s  %-30s  %s\n", "figure", "measured", "target");
+	for (size_t i = 0; i < c->n_figures; i++)
+		printf("%-46s  %-30s  %s\n", c->figures[i].name, c->figures[i].measured, c->figures[i].target);
+}
+
+const char *fmt_count(char *buf, size_t len, double v)
+{
+	char digits[32];
+	int n = snprintf(digits, sizeof(digits), "%.0f", v < 0 ? -v : v);
+	size_t o = 0;
+	if (v < 0 && o + 1 < len)
+		buf[o++] = '-';
+	for (int i = 0; i < n && o + 2 < len; i++) {
+		if (i > 0 && (n - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = digits[i];
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+static const Vigil__StageTime *find_stage(const Vigil__StatsReply *r, const char *name)
+{
+	for (size_t i = 0; r && i < r->n_stages; i++)
+		if (strcmp(r->stages[i]->stage, name) == 0)
+			return r->stages[i];
+	return NULL;
+}
+
+void stages_print(const char *indent, const Vigil__StatsReply *before, const Vigil__StatsReply *after,
+		  const struct summary *rtt_us, double elapsed_s)
+{
+	if (!after) {
+		printf("%scollector stage timings: not available (the collector does not answer StatsQuery)\n", indent);
+	} else {
+		double busy_ns = 0, in_collector_ns = 0;
+		printf("%scollector, mean per occurrence:", indent);
+		for (size_t i = 0; i < after->n_stages; i++) {
+			const Vigil__StageTime *a = after->stages[i], *b = find_stage(before, a->stage);
+			uint64_t count = a->count - (b ? b->count : 0);
+			double total = (double)(a->total_ns - (b ? b->total_ns : 0));
+			if (count == 0)
+				continue;
+			printf(" %s %.3f ms (x%llu)", a->stage, total / (double)count / 1e6, (unsigned long long)count);
+			if (strcmp(a->stage, "receive") != 0)
+				busy_ns += total;
+			if (!strcmp(a->stage, "decode") || !strcmp(a->stage, "commit") || !strcmp(a->stage, "ack"))
+				in_collector_ns += total / (double)count;
+		}
+		printf("\n");
+		if (elapsed_s > 0)
+			printf("%scollector busy (all stages but receive) %.0f%% of the run's wall time\n", indent,
+			       100.0 * busy_ns / (elapsed_s * 1e9));
+		if (rtt_us && rtt_us->n)
+			printf("%stransport and queueing (request->ack minus decode+commit+ack): %.3f ms per batch\n",
+			       indent, rtt_us->mean / 1e3 - in_collector_ns / 1e6);
+	}
+	if (rtt_us && rtt_us->n)
+		printf("%ssender request->ack: mean %.3f ms, median %.3f, p99 %.3f, max %.3f ms over %zu batches\n",
+		       indent, rtt_us->mean / 1e3, rtt_us->median / 1e3, rtt_us->p99 / 1e3, rtt_us->max / 1e3,
+		       rtt_us->n);
+}
+
+struct load_spec load_whole_trace(const char *url, const struct trace_shape *shape)
+{
+	return (struct load_spec){
+		.url = url,
+		.shape = *shape,
+		.min_seconds = 0,
+		/* Bounded even for the reference trace on a slow collector. */
+		.max_seconds = 4 * 3600,
+		.min_intervals = shape->intervals,
+		.reply_timeout_ms = 60000,
+		.seq_base = 0,
+	};
+}
