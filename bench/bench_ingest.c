@@ -173,7 +173,7 @@ int phase_ingest(struct bench_ctx *c)
 {
 	char err[600];
 	struct ingest_run runs[16];
-	unsigned n = c->repeats > 16 ? 16 : c->repeats;
+	unsigned n = c->ingest_repeats > 16 ? 16 : c->ingest_repeats;
 	printf("\n== Ingest: %u probes, each one host of the trace, a fresh collector per run\n", c->shape.hosts);
 	for (unsigned r = 0; r < n; r++) {
 		if (collector_part(c, r, &runs[r], err, sizeof(err)) < 0 ||

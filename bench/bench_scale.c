@@ -173,12 +173,12 @@ static void speedup_and_aggregate(struct bench_ctx *c)
 
 	printf("\n-- aggregate: (1 worker, %u probes) -> (2 workers, %u probes)\n", SPEEDUP_PROBES / 2,
 	       SPEEDUP_PROBES);
-	struct point half = { "aggregate", SPEEDUP_PROBES / 2, 1 };
+	struct point half = { "aggregate", SPEEDUP_PROBES / 2, 1 }, doubled = { "aggregate", SPEEDUP_PROBES, 2 };
 	struct summary rh, lh;
 	if (measure_point(c, &half, &rh, &lh, NULL) < 0)
 		return;
 	print_point(&half, &rh, &lh);
-	print_point(&two, &r2, &l2);
+	print_point(&doubled, &r2, &l2);
 	printf("  per-worker throughput ratio %.2f, request->ack ratio %.2f (1.00 and 1.00 are perfectly flat)\n",
 	       r2.mean / 2 / rh.mean, l2.mean / lh.mean);
 	figure_add(c, "aggregate, (1 worker, 50) -> (2, 100 probes)", "flat", "per worker x%.2f, latency x%.2f",

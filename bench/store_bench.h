@@ -26,6 +26,7 @@ struct bench_ctx {
 	char dir[256];           /* databases, sockets, logs */
 	int full;                /* the reference sizes */
 	unsigned repeats;        /* runs per measured point */
+	unsigned ingest_repeats; /* runs of the whole ingest trace */
 	struct trace_shape shape;/* the ingest trace; other phases derive from it */
 	const char *workers_opt; /* the collector's worker-thread option, or NULL */
 	unsigned status_vms;     /* VMs for the status query */
