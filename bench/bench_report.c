@@ -1,7 +1,11 @@
 /* Printing the store benchmark's figures. */
+#include <dirent.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "store_bench.h"
 
@@ -71,6 +75,17 @@ void stages_print(const char *indent, const Vigil__StatsReply *before, const Vig
 				in_collector_ns += total / (double)count;
 		}
 		printf("\n");
+		uint64_t samples = after->samples - (before ? before->samples : 0);
+		if (samples > 0) {
+			printf("%scollector, per stored sample:", indent);
+			for (size_t i = 0; i < after->n_stages; i++) {
+				const Vigil__StageTime *a = after->stages[i], *b = find_stage(before, a->stage);
+				double total = (double)(a->total_ns - (b ? b->total_ns : 0));
+				if (!strcmp(a->stage, "decode") || !strcmp(a->stage, "commit") || !strcmp(a->stage, "ack"))
+					printf(" %s %.3f us", a->stage, total / (double)samples / 1e3);
+			}
+			printf("\n");
+		}
 		if (elapsed_s > 0)
 			printf("%scollector busy (all stages but receive) %.0f%% of the run's wall time\n", indent,
 			       100.0 * busy_ns / (elapsed_s * 1e9));
@@ -84,10 +99,55 @@ void stages_print(const char *indent, const Vigil__StatsReply *before, const Vig
 		       rtt_us->n);
 }
 
-struct load_spec load_whole_trace(const char *url, const struct trace_shape *shape)
+uint64_t dir_bytes(const char *dir)
+{
+	uint64_t total = 0;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char path[600];
+		struct stat st;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+			total += (uint64_t)st.st_blocks * 512;
+	}
+	if (d)
+		closedir(d);
+	return total;
+}
+
+#define FREE_FLOOR (5ull << 30)
+
+int disk_guard(struct bench_ctx *c)
+{
+	struct statvfs vfs;
+	uint64_t used = dir_bytes(c->dir);
+	if (used > c->disk_budget) {
+		snprintf(c->guard_reason, sizeof(c->guard_reason),
+			 "the benchmark's files reached %.1f GiB, over the %.0f GiB budget (--disk-budget-gib)",
+			 used / 1073741824.0, c->disk_budget / 1073741824.0);
+		return 1;
+	}
+	if (statvfs(c->dir, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < FREE_FLOOR) {
+		snprintf(c->guard_reason, sizeof(c->guard_reason), "less than 5 GiB left on the file system of %s",
+			 c->dir);
+		return 1;
+	}
+	return 0;
+}
+
+int guard_progress(uint64_t samples_acked, void *arg)
+{
+	(void)samples_acked;
+	return disk_guard(arg);
+}
+
+struct load_spec load_whole_trace(struct bench_ctx *c, const char *url, const struct trace_shape *shape)
 {
 	return (struct load_spec){
 		.url = url,
+		.progress = guard_progress,
+		.progress_arg = c,
 		.shape = *shape,
 		.min_seconds = 0,
 		/* Bounded even for the reference trace on a slow collector. */

@@ -34,7 +34,7 @@ struct point {
 	unsigned workers; /* 0: the collector's default */
 };
 
-static struct load_spec point_spec(const struct bench_ctx *c, const char *url, unsigned probes)
+static struct load_spec point_spec(struct bench_ctx *c, const char *url, unsigned probes)
 {
 	struct trace_shape s = c->shape;
 	s.hosts = probes;
@@ -53,6 +53,8 @@ static struct load_spec point_spec(const struct bench_ctx *c, const char *url, u
 		 * would only add work. */
 		.reply_timeout_ms = 120000,
 		.seq_base = 0,
+		.progress = guard_progress,
+		.progress_arg = c,
 	};
 }
 
@@ -71,8 +73,8 @@ static int run_point(struct bench_ctx *c, const struct point *p, unsigned r, str
 	struct load_spec spec = point_spec(c, cp.url, p->probes);
 	struct load_result lr;
 	int rc = load_run(&spec, &lr, err, errlen);
-	if (rc == 0 && lr.rejected) {
-		snprintf(err, errlen, "rejected: %s", lr.first_rejection);
+	if (rc == 0 && (lr.rejected || lr.stopped_early)) {
+		snprintf(err, errlen, "%s", lr.rejected ? lr.first_rejection : c->guard_reason);
 		rc = -1;
 	}
 	if (rc == 0) {
@@ -221,7 +223,7 @@ int phase_churn(struct bench_ctx *c)
 	int rc = 0;
 	for (unsigned r = 0; r < rounds && rc == 0; r++) {
 		s.t0_ms = t0 + (int64_t)r * s.interval_ms;
-		struct load_spec spec = load_whole_trace(cp.url, &s);
+		struct load_spec spec = load_whole_trace(c, cp.url, &s);
 		spec.seq_base = r; /* each round's batch is the next in sequence */
 		struct load_result lr;
 		rc = load_run(&spec, &lr, err, sizeof(err));

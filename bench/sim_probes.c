@@ -44,6 +44,7 @@ struct run {
 	uint64_t start_ns, min_end_ns, max_end_ns;
 	uint64_t samples_acked;   /* atomic: read by the waiting thread */
 	int stopping;             /* atomic: the run is being torn down */
+	int stopped_early;
 	pthread_mutex_t lock;
 	pthread_cond_t finished;
 	uint32_t running;
@@ -98,6 +99,15 @@ static void probe_backoff(struct probe *p)
 	p->phase = PHASE_BACKOFF;
 	nng_sleep_aio(p->backoff_ms, p->aio);
 	p->backoff_ms = p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff_ms * 2;
+}
+
+/* Resends after a backoff, unless the run is stopping. */
+static void probe_retry(struct probe *p)
+{
+	if (__atomic_load_n(&p->run->stopping, __ATOMIC_RELAXED))
+		probe_finish(p);
+	else
+		probe_backoff(p);
 }
 
 static void record_latency(struct probe *p, uint64_t now)
@@ -174,7 +184,7 @@ static void probe_reply(struct probe *p, nng_msg *msg)
 		if (env->error->code == VIGIL__ERROR__CODE__STORAGE) {
 			p->storage_retries++;
 			wire_free(env);
-			probe_backoff(p);
+			probe_retry(p);
 			return;
 		}
 		note_rejection(p, env->error->message);
@@ -184,16 +194,16 @@ static void probe_reply(struct probe *p, nng_msg *msg)
 	}
 	/* Undecodable or unexpected: resend, as the real probe does. */
 	wire_free(env);
-	probe_backoff(p);
+	probe_retry(p);
 }
 
 static void probe_callback(void *arg)
 {
 	struct probe *p = arg;
 	int rv = nng_aio_result(p->aio);
-	if (rv == NNG_ECLOSED || rv == NNG_ECANCELED || __atomic_load_n(&p->run->stopping, __ATOMIC_RELAXED)) {
-		/* A failed send leaves the message with us; so does a reply. */
-		if ((p->phase == PHASE_SEND && rv != 0) || (p->phase == PHASE_RECV && rv == 0))
+	if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
+		/* Torn down. A failed send leaves the message with us. */
+		if (p->phase == PHASE_SEND)
 			nng_msg_free(nng_aio_get_msg(p->aio));
 		probe_finish(p);
 		return;
@@ -203,7 +213,7 @@ static void probe_callback(void *arg)
 		if (rv != 0) {
 			nng_msg_free(nng_aio_get_msg(p->aio));
 			p->timeouts++;
-			probe_backoff(p);
+			probe_retry(p);
 			return;
 		}
 		p->phase = PHASE_RECV;
@@ -212,13 +222,16 @@ static void probe_callback(void *arg)
 	case PHASE_RECV:
 		if (rv != 0) {
 			p->timeouts++;
-			probe_backoff(p);
+			probe_retry(p);
 			return;
 		}
 		probe_reply(p, nng_aio_get_msg(p->aio));
 		return;
 	case PHASE_BACKOFF:
-		probe_send(p);
+		if (__atomic_load_n(&p->run->stopping, __ATOMIC_RELAXED))
+			probe_finish(p);
+		else
+			probe_send(p);
 		return;
 	case PHASE_DONE:
 		return;
@@ -291,8 +304,12 @@ static void wait_for_probes(struct run *r)
 		}
 		pthread_cond_timedwait(&r->finished, &r->lock, &until);
 		pthread_mutex_unlock(&r->lock);
-		if (s->progress)
-			s->progress(__atomic_load_n(&r->samples_acked, __ATOMIC_RELAXED), s->progress_arg);
+		if (s->progress && !r->stopped_early &&
+		    s->progress(__atomic_load_n(&r->samples_acked, __ATOMIC_RELAXED), s->progress_arg)) {
+			/* Probes finish after their batch in flight. */
+			r->stopped_early = 1;
+			__atomic_store_n(&r->stopping, 1, __ATOMIC_RELAXED);
+		}
 		pthread_mutex_lock(&r->lock);
 	}
 	pthread_mutex_unlock(&r->lock);
@@ -323,6 +340,7 @@ static void collect(struct run *r, uint32_t n, struct load_result *out)
 		free(p->latency_us);
 	}
 	out->elapsed_s = (double)(last_ack - r->start_ns) / 1e9;
+	out->stopped_early = r->stopped_early;
 	snprintf(out->first_rejection, sizeof(out->first_rejection), "%s", r->first_rejection);
 }
 
@@ -366,8 +384,6 @@ int load_run(const struct load_spec *spec, struct load_result *out, char *err, s
 			probe_release(&r.probes[i]);
 		out->sender_cpu_s = cpu_seconds() - cpu0;
 		collect(&r, n, out);
-		if (spec->progress)
-			spec->progress(out->samples, spec->progress_arg);
 	} else {
 		for (uint32_t i = 0; i < n; i++)
 			probe_release(&r.probes[i]);

@@ -25,8 +25,9 @@ struct load_spec {
 	uint32_t min_intervals;    /* ... and until each probe had this many acknowledged */
 	int reply_timeout_ms;      /* then resend */
 	uint64_t seq_base;         /* batch k of a probe has sequence seq_base + k + 1 */
-	/* Called about every 200 ms from the waiting thread, and once at the end. */
-	void (*progress)(uint64_t samples_acked, void *arg);
+	/* Called about every 200 ms from the waiting thread. A non-zero return
+	 * stops the run: no new batch is sent, those in flight complete. */
+	int (*progress)(uint64_t samples_acked, void *arg);
 	void *progress_arg;
 };
 
@@ -37,6 +38,7 @@ struct load_result {
 	uint64_t storage_retries;  /* STORAGE errors, resent */
 	uint64_t timeouts;         /* no reply in time, resent */
 	uint64_t rejected;         /* other error replies: the run is invalid */
+	int stopped_early;         /* progress asked to stop */
 	char first_rejection[256];
 	double elapsed_s;          /* first send to last acknowledgement */
 	double sender_cpu_s;       /* this process's CPU time over the run */

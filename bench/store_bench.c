@@ -55,6 +55,8 @@ static void usage(FILE *f)
 		"  --workers-option OPT the collector's worker-thread option, if --help does not\n"
 		"                       show --workers or --threads\n"
 		"  --keep               keep the temporary directory (databases, collector logs)\n"
+		"  --disk-budget-gib N  stop a run before its files exceed N GiB (default 20), or\n"
+		"                       when less than 5 GiB are left on the file system\n"
 		"Trace shape (ingest phase; defaults in brackets):\n"
 		"  --hosts N [10]  --vms N (per host) [100]  --metrics N [30]  --interval-ms N [1000]\n"
 		"  --intervals N [60; 3600 with --full]  --idle-share F [0.5]  --vary-rate F [0.8]\n"
@@ -93,7 +95,7 @@ static int parse_number(const char *opt, const char *text, double min, double ma
 }
 
 enum { O_BIN = 256, O_DIR, O_FULL, O_ONLY, O_REPEATS, O_WORKERS, O_KEEP, O_HOSTS, O_VMS, O_METRICS,
-       O_INTERVAL, O_INTERVALS, O_IDLE, O_VARY, O_STEADY, O_SEED, O_HELP };
+       O_INTERVAL, O_INTERVALS, O_IDLE, O_VARY, O_STEADY, O_SEED, O_BUDGET, O_HELP };
 
 /* The numeric options: where each goes and its bounds. */
 static int set_number(struct options *o, int opt, const char *name, const char *text, int *intervals_given)
@@ -103,7 +105,7 @@ static int set_number(struct options *o, int opt, const char *name, const char *
 	static const struct { int opt; double min, max; } bounds[] = {
 		{ O_REPEATS, 1, 16 },	  { O_HOSTS, 1, 1000 },	      { O_VMS, 1, 10000 },    { O_METRICS, 1, 40 },
 		{ O_INTERVAL, 100, 3600000 }, { O_INTERVALS, 1, 1e7 }, { O_IDLE, 0, 1 },	      { O_VARY, 0, 1 },
-		{ O_STEADY, 0, 1 },	  { O_SEED, 0, 1e15 },
+		{ O_STEADY, 0, 1 },	  { O_SEED, 0, 1e15 },	      { O_BUDGET, 1, 100000 },
 	};
 	size_t i = 0;
 	while (bounds[i].opt != opt)
@@ -121,6 +123,7 @@ static int set_number(struct options *o, int opt, const char *name, const char *
 	case O_VARY: s->vary_rate = v; break;
 	case O_STEADY: s->steady_rate = v; break;
 	case O_SEED: s->seed = (uint64_t)v; break;
+	case O_BUDGET: o->ctx.disk_budget = (uint64_t)v << 30; break;
 	}
 	return 0;
 }
@@ -137,6 +140,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "interval-ms", required_argument, NULL, O_INTERVAL }, { "intervals", required_argument, NULL, O_INTERVALS },
 		{ "idle-share", required_argument, NULL, O_IDLE },   { "vary-rate", required_argument, NULL, O_VARY },
 		{ "steady-rate", required_argument, NULL, O_STEADY }, { "seed", required_argument, NULL, O_SEED },
+		{ "disk-budget-gib", required_argument, NULL, O_BUDGET },
 		{ "help", no_argument, NULL, O_HELP },		     { NULL, 0, NULL, 0 },
 	};
 	int intervals_given = 0, c;
@@ -145,6 +149,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->ctx.repeats = 3;
 	o->ctx.ingest_repeats = 0; /* 0: as --repeats, or 1 with --full */
 	o->ctx.status_vms = 10000;
+	o->ctx.disk_budget = 20ull << 30;
 	o->parent_dir = "/tmp";
 	o->phases = PHASE_ALL;
 	trace_shape_defaults(&o->ctx.shape);

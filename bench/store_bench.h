@@ -30,6 +30,8 @@ struct bench_ctx {
 	struct trace_shape shape;/* the ingest trace; other phases derive from it */
 	const char *workers_opt; /* the collector's worker-thread option, or NULL */
 	unsigned status_vms;     /* VMs for the status query */
+	uint64_t disk_budget;    /* bytes the work directory may hold */
+	char guard_reason[400];  /* why the disk guard stopped a run */
 	struct figure figures[MAX_FIGURES];
 	size_t n_figures;
 	int failed;              /* a phase could not run: exit non-zero */
@@ -47,8 +49,18 @@ void stages_print(const char *indent, const Vigil__StatsReply *before, const Vig
 /* "1,234,567" into buf. */
 const char *fmt_count(char *buf, size_t len, double v);
 
-/* A load spec that sends the whole of shape to url. */
-struct load_spec load_whole_trace(const char *url, const struct trace_shape *shape);
+/* A collector that never checkpoints its WAL can write tens of GB a
+ * minute: every load stops before the work directory exceeds the budget or
+ * the file system's free space falls under 5 GiB. 1 (and the reason in
+ * c->guard_reason) when a run must stop. */
+int disk_guard(struct bench_ctx *c);
+/* Allocated bytes of the files in dir. */
+uint64_t dir_bytes(const char *dir);
+/* disk_guard as a load_spec progress callback (arg: the bench_ctx). */
+int guard_progress(uint64_t samples_acked, void *arg);
+
+/* A load spec that sends the whole of shape to url, under the disk guard. */
+struct load_spec load_whole_trace(struct bench_ctx *c, const char *url, const struct trace_shape *shape);
 
 int phase_ingest(struct bench_ctx *c);
 int phase_queries(struct bench_ctx *c);
