@@ -54,6 +54,7 @@ struct ingest_run {
 	double baseline_rate; /* samples/s inside SQLite */
 	double bytes_per_sample, baseline_bytes_per_sample;
 	double peak_bytes_per_sample; /* the most on disk while ingesting */
+	double cpu_us_per_sample, baseline_cpu_us_per_sample;
 	double collector_cpu_s, sender_cpu_s;
 	uint64_t samples;     /* acknowledged; fewer than the trace's if the disk guard stopped it */
 };
@@ -78,10 +79,11 @@ static void print_run(struct bench_ctx *c, unsigned r, const struct load_result 
 {
 	char n1[32], n2[32];
 	struct summary rtt = summarize(lr->latency_us, lr->n_latency);
-	printf("  run %u: %s samples in %.2f s = %s samples/s; collector CPU %.1f s, sender CPU %.1f s; "
-	       "%llu resent\n",
+	printf("  run %u: %s samples in %.2f s = %s samples/s; collector CPU %.1f s (%.2f us per sample), "
+	       "sender CPU %.1f s; %llu resent\n",
 	       r + 1, fmt_count(n1, sizeof(n1), (double)lr->samples), lr->elapsed_s, fmt_count(n2, sizeof(n2), out->rate),
-	       out->collector_cpu_s, out->sender_cpu_s, (unsigned long long)(lr->timeouts + lr->storage_retries));
+	       out->collector_cpu_s, out->cpu_us_per_sample, out->sender_cpu_s,
+	       (unsigned long long)(lr->timeouts + lr->storage_retries));
 	if (lr->stopped_early)
 		printf("    STOPPED EARLY by the disk guard: %s; the figures below cover the samples sent so far\n",
 		       c->guard_reason);
@@ -144,6 +146,7 @@ static int collector_part(struct bench_ctx *c, unsigned r, struct ingest_run *ou
 		out->sender_cpu_s = lr.sender_cpu_s;
 		out->samples = lr.samples;
 		out->rate = (double)lr.samples / lr.elapsed_s;
+		out->cpu_us_per_sample = out->collector_cpu_s * 1e6 / (double)lr.samples;
 		out->peak_bytes_per_sample = (double)w.peak_bytes / (double)lr.samples;
 		print_run(c, r, &lr, out, s0, s1);
 		if (r == 0)
@@ -174,7 +177,7 @@ static int baseline_part(struct bench_ctx *c, struct ingest_run *out, char *err,
 	char path[300], n1[32];
 	struct baseline_result br;
 	struct trace_shape s = c->shape;
-	double rates[BASELINE_PASSES];
+	double rates[BASELINE_PASSES], cpu_us[BASELINE_PASSES];
 	uint64_t per_interval = trace_batch_samples(&s) * s.hosts;
 	if (out->samples < trace_total_samples(&s))
 		s.intervals = (uint32_t)(out->samples / per_interval > 0 ? out->samples / per_interval : 1);
@@ -183,21 +186,23 @@ static int baseline_part(struct bench_ctx *c, struct ingest_run *out, char *err,
 		if (baseline_insert(&s, path, &br, err, errlen) < 0)
 			return -1;
 		rates[i] = (double)br.samples / br.sql_seconds;
+		cpu_us[i] = br.sql_cpu_seconds * 1e6 / (double)br.samples;
 		unlink(path);
 	}
 	struct summary sr = summarize(rates, BASELINE_PASSES);
 	out->baseline_rate = sr.median;
+	out->baseline_cpu_us_per_sample = summarize(cpu_us, BASELINE_PASSES).median;
 	out->baseline_bytes_per_sample = (double)br.bytes / (double)br.samples;
 	printf("    raw SQLite baseline: %s samples/s (median of %d passes, %.0f..%.0f; %llu transactions each), "
-	       "%.2f bytes/sample\n",
+	       "CPU %.2f us per sample, %.2f bytes/sample\n",
 	       fmt_count(n1, sizeof(n1), out->baseline_rate), BASELINE_PASSES, sr.min, sr.max,
-	       (unsigned long long)br.transactions, out->baseline_bytes_per_sample);
+	       (unsigned long long)br.transactions, out->baseline_cpu_us_per_sample, out->baseline_bytes_per_sample);
 	return 0;
 }
 
 static void ingest_summary(struct bench_ctx *c, const struct ingest_run *runs, unsigned n)
 {
-	double rate[16], base[16], ratio[16], bps[16], peak[16];
+	double rate[16], base[16], ratio[16], bps[16], peak[16], cpu[16], bcpu[16], cratio[16];
 	char a[32], b[32], name[64];
 	for (unsigned i = 0; i < n; i++) {
 		rate[i] = runs[i].rate;
@@ -205,7 +210,11 @@ static void ingest_summary(struct bench_ctx *c, const struct ingest_run *runs, u
 		ratio[i] = runs[i].rate / runs[i].baseline_rate;
 		bps[i] = runs[i].bytes_per_sample;
 		peak[i] = runs[i].peak_bytes_per_sample;
+		cpu[i] = runs[i].cpu_us_per_sample;
+		bcpu[i] = runs[i].baseline_cpu_us_per_sample;
+		cratio[i] = cpu[i] / bcpu[i];
 	}
+	struct summary sc = summarize(cpu, n), sbc = summarize(bcpu, n), scr = summarize(cratio, n);
 	struct summary sr = summarize(rate, n), sb = summarize(base, n), sq = summarize(ratio, n),
 		       ss = summarize(bps, n), sp = summarize(peak, n);
 	printf("  ingest: %s +- %s samples/s (mean +- 95%% CI, %u runs)\n", fmt_count(a, sizeof(a), sr.mean),
@@ -214,6 +223,10 @@ static void ingest_summary(struct bench_ctx *c, const struct ingest_run *runs, u
 	       "    one transaction per batch, WAL, synchronous=FULL; time inside SQLite only)\n",
 	       fmt_count(a, sizeof(a), sb.mean), fmt_count(b, sizeof(b), sb.ci95));
 	printf("  ratio collector / raw SQLite: %.3f +- %.3f\n", sq.mean, sq.ci95);
+	printf("  CPU per sample: collector %.2f +- %.2f us, raw SQLite %.2f +- %.2f us, ratio %.1f +- %.1f\n"
+	       "    (a collector process's whole CPU time; SQLite's inside its transactions; steadier than\n"
+	       "    wall-clock rates when other work shares the machine)\n",
+	       sc.mean, sc.ci95, sbc.mean, sbc.ci95, scr.mean, scr.ci95);
 	printf("  storage: %.2f bytes per sample after a checkpoint (raw SQLite rows: %.2f); at most %.2f while "
 	       "ingesting\n",
 	       ss.mean, runs[0].baseline_bytes_per_sample, sp.mean);
@@ -222,6 +235,8 @@ static void ingest_summary(struct bench_ctx *c, const struct ingest_run *runs, u
 	figure_add(c, "raw SQLite insert, samples/s (same samples)", "", "%s +- %s", fmt_count(a, sizeof(a), sb.mean),
 		   fmt_count(b, sizeof(b), sb.ci95));
 	figure_add(c, "ingest / raw SQLite insert", "", "%.3f +- %.3f", sq.mean, sq.ci95);
+	figure_add(c, "CPU us per sample: collector / raw SQLite", "< 2 needed for 1 M/s", "%.2f / %.2f (x%.1f)",
+		   sc.mean, sbc.mean, scr.mean);
 	if (runs[0].samples < trace_total_samples(&c->shape))
 		snprintf(name, sizeof(name), "bytes/sample (PARTIAL: %s samples)",
 			 fmt_count(a, sizeof(a), (double)runs[0].samples));

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench_proc.h"
@@ -14,11 +15,19 @@ static int fail_sql(sqlite3 *db, const char *step, char *err, size_t errlen)
 	return -1;
 }
 
-/* One batch in one transaction; returns the seconds spent in SQLite. */
-static int insert_batch(sqlite3 *db, sqlite3_stmt *ins, const struct trace_shape *s, uint32_t host,
-			const Vigil__Batch *b, double *seconds, char *err, size_t errlen)
+static uint64_t thread_cpu_ns(void)
 {
-	uint64_t t0 = clock_monotonic_ns();
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* One batch in one transaction; adds the wall and CPU time spent in
+ * SQLite to out. */
+static int insert_batch(sqlite3 *db, sqlite3_stmt *ins, const struct trace_shape *s, uint32_t host,
+			const Vigil__Batch *b, struct baseline_result *out, char *err, size_t errlen)
+{
+	uint64_t t0 = clock_monotonic_ns(), cpu0 = thread_cpu_ns();
 	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		return fail_sql(db, "begin", err, errlen);
 	for (uint32_t vm = 0; vm < b->n_vms; vm++) {
@@ -33,7 +42,8 @@ static int insert_batch(sqlite3 *db, sqlite3_stmt *ins, const struct trace_shape
 	}
 	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		return fail_sql(db, "commit", err, errlen);
-	*seconds += (double)(clock_monotonic_ns() - t0) / 1e9;
+	out->sql_seconds += (double)(clock_monotonic_ns() - t0) / 1e9;
+	out->sql_cpu_seconds += (double)(thread_cpu_ns() - cpu0) / 1e9;
 	return 0;
 }
 
@@ -49,7 +59,7 @@ static int insert_all(sqlite3 *db, sqlite3_stmt *ins, const struct trace_shape *
 	for (uint32_t k = 0; k < s->intervals && rc == 0; k++) {
 		for (uint32_t h = 0; h < s->hosts && rc == 0; h++) {
 			const Vigil__Batch *b = trace_host_next(gens[h], (uint64_t)k + 1);
-			rc = insert_batch(db, ins, s, h, b, &out->sql_seconds, err, errlen);
+			rc = insert_batch(db, ins, s, h, b, out, err, errlen);
 			out->samples += trace_batch_samples(s);
 			out->transactions++;
 		}

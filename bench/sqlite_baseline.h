@@ -13,6 +13,7 @@ struct baseline_result {
 	uint64_t samples;
 	uint64_t transactions;
 	double sql_seconds; /* inside SQLite only: BEGIN to COMMIT, summed; generation excluded */
+	double sql_cpu_seconds; /* this thread's CPU time over the same sections */
 	uint64_t bytes;     /* the file plus its -wal after a checkpoint */
 };
 
