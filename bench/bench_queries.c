@@ -151,7 +151,7 @@ static struct trace_shape history_shape(const struct bench_ctx *c)
 	s.hosts = 4;
 	s.vms_per_host = 2;
 	s.first_host = 3000;
-	s.interval_ms = c->full ? 60000 : 300000;
+	s.interval_ms = c->full ? 60000 : 600000;
 	s.intervals = (uint32_t)((30 * DAY_MS + 3600000) / s.interval_ms);
 	trace_shape_end_at(&s, clock_realtime_ms());
 	return s;
