@@ -8,8 +8,8 @@
 
 #include "clock.h"
 #include "log.h"
-#include "query.h"
 #include "server_stats.h"
+#include "query.h"
 #include "wire.h"
 
 /* Long enough to notice a stop request promptly. */
@@ -98,11 +98,11 @@ int server_handle(struct store *st, const uint8_t *req, size_t len, uint8_t **re
 	case VIGIL__ENVELOPE__BODY_BATCH:
 		rc = handle_batch(st, env->batch, reply, reply_len);
 		break;
-	case VIGIL__ENVELOPE__BODY_STATUS_QUERY:
-		rc = handle_status(st, reply, reply_len);
-		break;
 	case VIGIL__ENVELOPE__BODY_STATS_QUERY:
 		rc = handle_stats(reply, reply_len);
+		break;
+	case VIGIL__ENVELOPE__BODY_STATUS_QUERY:
+		rc = handle_status(st, reply, reply_len);
 		break;
 	default:
 		snprintf(err, sizeof(err), "message kind %d is not a request the collector serves", env->body_case);
@@ -162,8 +162,8 @@ int server_run(struct store *st, const char *url, volatile sig_atomic_t *stop)
 	nng_socket sock;
 	if (open_listener(&sock, url) < 0)
 		return -1;
-	log_info("listening on %s", url);
 	server_stats_started(clock_realtime_ms());
+	log_info("listening on %s", url);
 	while (!*stop)
 		serve_one(sock, st);
 	nng_close(sock);
