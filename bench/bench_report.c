@@ -54,6 +54,13 @@ static const Vigil__StageTime *find_stage(const Vigil__StatsReply *r, const char
 	return NULL;
 }
 
+/* The stages a batch goes through once received. */
+static int batch_stage(const char *name)
+{
+	return !strcmp(name, "decode") || !strcmp(name, "commit") || !strcmp(name, "post_commit") ||
+	       !strcmp(name, "ack");
+}
+
 void stages_print(const char *indent, const Vigil__StatsReply *before, const Vigil__StatsReply *after,
 		  const struct summary *rtt_us, double elapsed_s)
 {
@@ -71,7 +78,7 @@ void stages_print(const char *indent, const Vigil__StatsReply *before, const Vig
 			printf(" %s %.3f ms (x%llu)", a->stage, total / (double)count / 1e6, (unsigned long long)count);
 			if (strcmp(a->stage, "receive") != 0)
 				busy_ns += total;
-			if (!strcmp(a->stage, "decode") || !strcmp(a->stage, "commit") || !strcmp(a->stage, "ack"))
+			if (batch_stage(a->stage))
 				in_collector_ns += total / (double)count;
 		}
 		printf("\n");
@@ -81,7 +88,7 @@ void stages_print(const char *indent, const Vigil__StatsReply *before, const Vig
 			for (size_t i = 0; i < after->n_stages; i++) {
 				const Vigil__StageTime *a = after->stages[i], *b = find_stage(before, a->stage);
 				double total = (double)(a->total_ns - (b ? b->total_ns : 0));
-				if (!strcmp(a->stage, "decode") || !strcmp(a->stage, "commit") || !strcmp(a->stage, "ack"))
+				if (batch_stage(a->stage))
 					printf(" %s %.3f us", a->stage, total / (double)samples / 1e3);
 			}
 			printf("\n");
@@ -90,7 +97,8 @@ void stages_print(const char *indent, const Vigil__StatsReply *before, const Vig
 			printf("%scollector busy (all stages but receive) %.0f%% of the run's wall time\n", indent,
 			       100.0 * busy_ns / (elapsed_s * 1e9));
 		if (rtt_us && rtt_us->n)
-			printf("%stransport and queueing (request->ack minus decode+commit+ack): %.3f ms per batch\n",
+			printf("%stransport and queueing (request->ack minus the collector's batch stages): %.3f ms "
+			       "per batch\n",
 			       indent, rtt_us->mean / 1e3 - in_collector_ns / 1e6);
 	}
 	if (rtt_us && rtt_us->n)

@@ -42,6 +42,7 @@ static int handle_batch(struct store *st, const Vigil__Batch *b, uint8_t **reply
 		log_info("host %s seq %llu: repeated batch acknowledged, not stored again", b->host,
 			 (unsigned long long)b->seq);
 
+	server_stats_mark(STAGE_POST_COMMIT);
 	Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
 	Vigil__Ack ack = VIGIL__ACK__INIT;
 	ack.seq = b->seq;

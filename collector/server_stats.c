@@ -11,7 +11,8 @@ struct stage_counter {
 
 static const char *const stage_names[STAGE_COUNT] = {
 	[STAGE_RECEIVE] = "receive", [STAGE_DECODE] = "decode", [STAGE_COMMIT] = "commit",
-	[STAGE_ACK] = "ack",	     [STAGE_QUERY] = "query",	[STAGE_REPLY] = "reply",
+	[STAGE_POST_COMMIT] = "post_commit", [STAGE_ACK] = "ack", [STAGE_QUERY] = "query",
+	[STAGE_REPLY] = "reply",
 };
 
 static struct {
@@ -65,7 +66,8 @@ void server_stats_mark(enum server_stage stage)
 
 void server_stats_sent(void)
 {
-	server_stats_mark(last_stage == STAGE_COMMIT ? STAGE_ACK : STAGE_REPLY);
+	int after_batch = last_stage == STAGE_COMMIT || last_stage == STAGE_POST_COMMIT;
+	server_stats_mark(after_batch ? STAGE_ACK : STAGE_REPLY);
 }
 
 void server_stats_count_request(void)

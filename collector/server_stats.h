@@ -14,6 +14,7 @@ enum server_stage {
 	STAGE_RECEIVE, /* waiting on the socket until a request arrived */
 	STAGE_DECODE,  /* unpacking and validating */
 	STAGE_COMMIT,  /* storing a batch */
+	STAGE_POST_COMMIT, /* after the commit, before the reply (work hooked on a stored batch) */
 	STAGE_ACK,     /* packing and sending a batch's reply */
 	STAGE_QUERY,   /* answering a query */
 	STAGE_REPLY,   /* packing and sending any other reply */
@@ -29,8 +30,8 @@ void server_stats_begin(void);
 /* Adds the time since this thread's previous mark (or begin) to stage. */
 void server_stats_mark(enum server_stage stage);
 
-/* The reply went out: its time counts as "ack" after a commit, else as
- * "reply". */
+/* The reply went out: its time counts as "ack" after a batch was
+ * stored, else as "reply". */
 void server_stats_sent(void);
 
 void server_stats_count_request(void);

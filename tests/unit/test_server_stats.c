@@ -124,6 +124,8 @@ static void test_counts_and_stage_times(void **state)
 	/* Every request is decoded; the three batches reach the store. */
 	assert_int_equal(stage(b, "decode")->count - stage(a, "decode")->count, 5);
 	assert_int_equal(stage(b, "commit")->count - stage(a, "commit")->count, 3);
+	/* Each acknowledged batch: after the commit, then the reply. */
+	assert_int_equal(stage(b, "post_commit")->count - stage(a, "post_commit")->count, 3);
 	/* Two stored batches in WAL mode with synchronous=FULL take time. */
 	assert_true(stage(b, "commit")->total_ns > stage(a, "commit")->total_ns);
 	assert_true(stage(b, "commit")->max_ns > 0);
