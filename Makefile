@@ -254,6 +254,29 @@ demo: deps
 	@$(MAKE) --no-print-directory all $(HELPER_BINS) guest
 	@bash scripts/demo.sh $(DEMO_ARGS)
 
+# --- store benchmark ---------------------------------------------------------
+# The collector end to end: a trace generator, simulated probes over nng and
+# a driver that runs real collectors (docs/benchmarks.md). Part of make
+# bench; make bench-store runs it alone (no root). BENCH_FULL=1 uses the
+# issue's reference trace (1 hour of 1 s intervals, 108 M samples).
+STORE_BENCH_SRC := $(addprefix bench/,store_bench.c trace.c sim_probes.c sqlite_baseline.c bench_proc.c \
+		     bench_stats.c bench_report.c bench_ingest.c bench_queries.c bench_scale.c)
+STORE_BENCH_ARGS ?= $(if $(BENCH_FULL),--full)
+$(BUILD)/bench/store_bench: $(call obj,rel,$(STORE_BENCH_SRC)) $(REL_COMMON)
+	@mkdir -p $(dir $@)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The generator's unit test links it.
+$(BUILD)/tests/test_trace: CFLAGS += -Ibench
+$(BUILD)/tests/test_trace: $(BUILD)/san/bench/trace.o
+
+.PHONY: bench-store
+bench-store: deps
+	@$(MAKE) --no-print-directory $(BUILD)/bench/store_bench $(BINS)
+	@$(BUILD)/bench/store_bench --bin $(BUILD)/bin $(STORE_BENCH_ARGS)
+bench: bench-store
+
 clean:
 	rm -rf $(BUILD)
 

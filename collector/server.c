@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "log.h"
 #include "query.h"
+#include "server_stats.h"
 #include "sla_live.h"
 #include "sla_query.h"
 #include "wire.h"
@@ -21,6 +22,7 @@
 
 static int reply_error(Vigil__Error__Code code, const char *message, uint8_t **reply, size_t *reply_len)
 {
+	server_stats_count_error();
 	Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
 	Vigil__Error e = VIGIL__ERROR__INIT;
 	e.code = code;
@@ -33,6 +35,8 @@ static int reply_error(Vigil__Error__Code code, const char *message, uint8_t **r
 static int reply_stored(const Vigil__Batch *b, enum store_result res, const char *err, uint8_t **reply,
 			size_t *reply_len)
 {
+	if (res != STORE_FAILED)
+		server_stats_count_batch(b, res == STORE_DUPLICATE);
 	if (res == STORE_FAILED) {
 		log_error("storing batch: %s", err);
 		return reply_error(VIGIL__ERROR__CODE__STORAGE, err, reply, reply_len);
@@ -111,6 +115,13 @@ static int answer_query(sqlite3 *db, const Vigil__Envelope *req, uint8_t **reply
 		if (rc == 0)
 			vigil__show_reply__free_unpacked(env.show_reply, NULL);
 		return packed;
+	case VIGIL__ENVELOPE__BODY_STATS_QUERY:
+		env.body_case = VIGIL__ENVELOPE__BODY_STATS_REPLY;
+		if (!(env.stats_reply = server_stats_snapshot()))
+			return -1;
+		packed = wire_pack(&env, reply, reply_len);
+		server_stats_free(env.stats_reply);
+		return packed;
 	case VIGIL__ENVELOPE__BODY_SLA_EXPLAIN_QUERY:
 	case VIGIL__ENVELOPE__BODY_ALERTS_QUERY:
 	case VIGIL__ENVELOPE__BODY_AVAILABILITY_QUERY:
@@ -138,20 +149,28 @@ static Vigil__Envelope *decode(ProtobufCAllocator *alloc, const uint8_t *req, si
 int server_handle(struct store *st, sqlite3 *qdb, const uint8_t *req, size_t len, uint8_t **reply,
 		  size_t *reply_len)
 {
+	struct stage_timer timer;
 	int rc = 0;
+	server_stats_count_request();
+	stage_timer_start(&timer);
 	Vigil__Envelope *env = decode(NULL, req, len, reply, reply_len, &rc);
+	stage_timer_mark(&timer, STAGE_DECODE);
 	if (!env)
 		return rc;
 	if (env->body_case == VIGIL__ENVELOPE__BODY_BATCH) {
 		char err[512];
 		struct store_req *sla = sla_live_on_batch(env->batch);
+		stage_timer_mark(&timer, STAGE_SLA);
 		enum store_result res = store_batch(st, env->batch, err, sizeof(err));
 		sla_live_submit(st, sla);
+		stage_timer_mark(&timer, STAGE_COMMIT);
 		rc = reply_stored(env->batch, res, err, reply, reply_len);
 	} else {
 		rc = answer_query(qdb, env, reply, reply_len);
+		stage_timer_mark(&timer, STAGE_QUERY);
 	}
 	wire_free(env);
+	stage_timer_sent(&timer);
 	return rc;
 }
 
@@ -242,6 +261,7 @@ struct conn {
 	Vigil__Envelope *env; /* in arena */
 	struct arena arena;
 	struct store_req req;
+	struct stage_timer timer;
 	struct conn *next;
 };
 
@@ -282,6 +302,7 @@ static void on_stored(struct store_req *r, enum store_result res, const char *er
 	struct conn *c = r->arg;
 	uint8_t *buf = NULL;
 	size_t len = 0;
+	stage_timer_mark(&c->timer, STAGE_COMMIT);
 	if (reply_stored(c->env->batch, res, err, &buf, &len) < 0)
 		buf = NULL;
 	c->env = NULL;
@@ -299,9 +320,11 @@ static void work_on(struct conn *c, sqlite3 *qdb)
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int rc = 0;
+	stage_timer_mark(&c->timer, STAGE_RECEIVE);
 	Vigil__Envelope *env = decode(&c->arena.alloc, nng_msg_body(c->msg), nng_msg_len(c->msg), &buf, &len, &rc);
 	nng_msg_free(c->msg);
 	c->msg = NULL;
+	stage_timer_mark(&c->timer, STAGE_DECODE);
 	if (env && env->body_case == VIGIL__ENVELOPE__BODY_BATCH) {
 		c->env = env;
 		memset(&c->req, 0, sizeof(c->req));
@@ -316,12 +339,15 @@ static void work_on(struct conn *c, sqlite3 *qdb)
 		 * its commit is acknowledged its memory is reused. Their
 		 * readings follow the batch, so the store knows its VMs. */
 		struct store_req *sla = sla_live_on_batch(env->batch);
+		stage_timer_mark(&c->timer, STAGE_SLA);
 		store_submit(s->st, &c->req);
 		sla_live_submit(s->st, sla);
 		return;
 	}
-	if (env)
+	if (env) {
 		rc = answer_query(qdb, env, &buf, &len);
+		stage_timer_mark(&c->timer, STAGE_QUERY);
+	}
 	arena_reset(&c->arena);
 	conn_send(c, rc < 0 ? NULL : buf, len);
 }
@@ -372,6 +398,8 @@ static void conn_cb(void *arg)
 		}
 		c->msg = nng_aio_get_msg(c->aio);
 		c->state = CONN_WORK;
+		server_stats_count_request();
+		stage_timer_start(&c->timer);
 		c->next = NULL;
 		pthread_mutex_lock(&s->mu);
 		if (s->tail)
@@ -383,6 +411,7 @@ static void conn_cb(void *arg)
 		pthread_mutex_unlock(&s->mu);
 		return;
 	case CONN_SEND:
+		stage_timer_sent(&c->timer);
 		if (rv != 0) {
 			nng_msg_free(nng_aio_get_msg(c->aio));
 			if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
@@ -482,6 +511,7 @@ int server_run(struct store *st, const struct server_options *o, volatile sig_at
 			break;
 		}
 	if (s->n_workers == n && start_contexts(s) == 0) {
+		server_stats_started(clock_realtime_ms());
 		log_info("listening on %s (%u worker threads, %d requests in flight)", o->url, n, SERVER_CONTEXTS);
 		rc = 0;
 		while (!*stop) {
