@@ -5,6 +5,11 @@
 -- interval_rows view are replaced. vigil-collector converts the rows of an
 -- existing `intervals` table (renamed legacy_intervals here) into segments
 -- the first time it opens the database after this migration.
+--
+-- A database already at version 4 without this migration (made by a
+-- collector that had the SLA tables but not this store) gets it late; the
+-- line below names the table that shows it was applied.
+-- creates: journal
 
 -- What each group commit changed: one row per commit, holding a section
 -- per VM it changed; after a flush, one row of every VM's snapshot.

@@ -653,18 +653,22 @@ static void exec_ok(sqlite3 *db, const char *sql)
 
 /* A database left by version 2 (one row per interval) is converted on
  * open: the same rows come back through history_scan, with sample counts
- * from the host's interval, and the old table is gone. */
-static void test_version_2_rows_are_converted(void **state)
+ * from the host's interval, and the old table is gone. with_sla: the
+ * database also went through migration 4 (the SLA tables) without 3, as a
+ * collector with the SLA checks but not this store left it. */
+static void convert_old_rows(struct fixture *f, int with_sla)
 {
-	struct fixture *f = *state;
 	store_close(f->st);
 	f->st = NULL;
 	remove_db(f->path);
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	for (unsigned i = 0; i < vigil_migration_count && vigil_migrations[i].version <= 2; i++)
-		exec_ok(db, vigil_migrations[i].sql);
-	exec_ok(db, "PRAGMA user_version = 2");
+	for (unsigned i = 0; i < vigil_migration_count; i++) {
+		int v = vigil_migrations[i].version;
+		if (v <= 2 || (with_sla && v == 4))
+			exec_ok(db, vigil_migrations[i].sql);
+	}
+	exec_ok(db, with_sla ? "PRAGMA user_version = 4" : "PRAGMA user_version = 2");
 	char sql[1024];
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO hosts (id, name, last_seq, interval_ms, first_seen, last_seen) VALUES (1, 'hv1', 9, 1000, %lld, %lld);"
@@ -700,6 +704,21 @@ static void test_version_2_rows_are_converted(void **state)
 	f->seq = 8;
 	struct reading r = { "disk.read_ops", "dev", "vda", 5 };
 	assert_int_equal(send_at(f, 9000, 10000, &r, 1, 0), STORE_DUPLICATE);
+	sqlite3_stmt *v;
+	assert_int_equal(sqlite3_prepare_v2(store_db(f->st), "PRAGMA user_version", -1, &v, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(v), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(v, 0), vigil_migrations[vigil_migration_count - 1].version);
+	sqlite3_finalize(v);
+}
+
+static void test_version_2_rows_are_converted(void **state)
+{
+	convert_old_rows(*state, 0);
+}
+
+static void test_version_4_without_3_is_converted(void **state)
+{
+	convert_old_rows(*state, 1);
 }
 
 /* ---- codecs ---------------------------------------------------------------------------- */
@@ -816,6 +835,7 @@ int main(void)
 		cmocka_unit_test(test_tier_choice),
 		cmocka_unit_test_setup_teardown(test_recovery_from_journal_after_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_version_2_rows_are_converted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_version_4_without_3_is_converted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_derived_requests_share_commits, setup, teardown),
 		cmocka_unit_test(test_value_codec_round_trips_exactly),
 		cmocka_unit_test(test_interval_codec_round_trips),
