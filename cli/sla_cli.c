@@ -152,7 +152,7 @@ static const struct command_def commands[] = {
 	  "AJ", 0, 64 },
 	{ "sla train",
 	  "Usage: vigilctl sla train --cases FILE.csv [--model FILE] --out FILE [OPTIONS]\n"
-	  "       vigilctl --db DB sla train --from-history --since T [--until T] [--slice 5m]\n"
+	  "       vigilctl [--db DB] sla train --from-history --since T [--until T] [--slice 5m]\n"
 	  "                [--slo EXPR | --config FILE] [--vm VM] [--save-cases FILE.csv] --out FILE\n"
 	  "\n"
 	  "Learns the network's tables (maximum likelihood with a Dirichlet prior\n"
@@ -161,8 +161,9 @@ static const struct command_def commands[] = {
 	  "\n"
 	  "  --cases FILE.csv     header naming nodes, one case per line, state names,\n"
 	  "                       '?' for a missing value\n"
-	  "  --from-history       cases from the database: each VM's sla.* rows in\n"
-	  "                       slices, labelled by the SLO expression\n"
+	  "  --from-history       cases from stored history (the collector's, or the\n"
+	  "                       --db file's raw intervals): each VM's sla.* rows\n"
+	  "                       in slices, labelled by the SLO expression\n"
 	  "  --since T, --until T window (T: 2h, 30d, now, YYYY-MM-DD[THH:MM[:SS]Z], Unix s)\n"
 	  "  --slice D            slice length (default 5m)\n"
 	  "  --slo EXPR           e.g. 'HOST=DOWN || cpu.wait_pct > 50' (default: the\n"
@@ -536,6 +537,9 @@ static int read_collector_config(const char *path, struct sla_config *c)
 	return rc;
 }
 
+static int scan_collector(void *ctx, const struct history_filter *f, history_cb cb, void *arg, char *err,
+			  size_t errlen);
+
 static int history_cases(const struct sla_opts *o, struct bn *net, struct bn_cases *cases, char *source, size_t len)
 {
 	struct sla_config c;
@@ -546,9 +550,9 @@ static int history_cases(const struct sla_opts *o, struct bn *net, struct bn_cas
 	if (o->config && read_collector_config(o->config, &c) < 0)
 		return EXIT_USAGE;
 	const char *slo_text = o->slo ? o->slo : c.slo;
-	if (!o->g.db || !o->since) {
+	if (!o->since) {
 		sla_config_free(&c);
-		fprintf(stderr, "vigilctl: sla train --from-history needs --db FILE and --since T\n");
+		fprintf(stderr, "vigilctl: sla train --from-history needs --since T\n");
 		return EXIT_USAGE;
 	}
 	if (sla_parse_time_ms(o->since, now, &h.since_ms) < 0 || (o->until && sla_parse_time_ms(o->until, now, &h.until_ms) < 0)) {
@@ -567,16 +571,20 @@ static int history_cases(const struct sla_opts *o, struct bn *net, struct bn_cas
 		sla_config_free(&c);
 		return EXIT_RUNTIME;
 	}
+	/* The rows come from the database file, or from the collector. */
+	struct history_source src = { scan_collector, (void *)&o->g };
 	if (sla_slo_parse(&slo, slo_text, &m, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vigilctl: sla train: %s\n", err);
 		rc = EXIT_USAGE;
-	} else if (store_open(&st, o->g.db, 1, err, sizeof(err)) < 0) {
+	} else if (o->g.db && store_open(&st, o->g.db, 1, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vigilctl: %s\n", err);
 	} else {
 		struct sla_history_summary sum;
 		bn_cases_init(cases, net);
-		if (sla_history_cases(store_db(st), &m, &slo, &h, cases, &sum, err, sizeof(err)) < 0) {
-			fprintf(stderr, "vigilctl: sla train: %s: %s\n", o->g.db, err);
+		if (st)
+			src = history_db_source(store_db(st));
+		if (sla_history_cases(&src, &m, &slo, &h, cases, &sum, err, sizeof(err)) < 0) {
+			fprintf(stderr, "vigilctl: sla train: %s: %s\n", o->g.db ? o->g.db : o->g.collector, err);
 		} else {
 			snprintf(source, len, "history: %d slices of %lld s from %d VMs, %d labelled %s by '%.200s'",
 				 sum.slices, (long long)(h.slice_ms / 1000), sum.vms, sum.violated,
@@ -673,6 +681,53 @@ static Vigil__Envelope *ask_collector(const struct ctl_args *g, Vigil__Envelope 
 		return NULL;
 	}
 	return reply;
+}
+
+/* history_scan's rows, asked of the collector: its raw intervals over the
+ * window, in one reply. */
+static int scan_collector(void *ctx, const struct history_filter *f, history_cb cb, void *arg, char *err,
+			  size_t errlen)
+{
+	const struct ctl_args *g = ctx;
+	Vigil__HistoryQuery q = VIGIL__HISTORY_QUERY__INIT;
+	q.host = (char *)(f->host ? f->host : "");
+	q.vm = (char *)(f->vm ? f->vm : "");
+	q.metric = (char *)(f->metric ? f->metric : "");
+	q.since_ms = f->since_ms;
+	q.until_ms = f->until_ms;
+	Vigil__Envelope req = VIGIL__ENVELOPE__INIT;
+	req.body_case = VIGIL__ENVELOPE__BODY_HISTORY_QUERY;
+	req.history_query = &q;
+	Vigil__Envelope *env = ask_collector(g, &req, VIGIL__ENVELOPE__BODY_HISTORY_REPLY);
+	if (!env) {
+		snprintf(err, errlen, "no history from the collector");
+		return -1;
+	}
+	const Vigil__HistoryReply *r = env->history_reply;
+	int rc = 0;
+	if (strcmp(r->tier, "raw") != 0) {
+		snprintf(err, errlen, "the window reaches back past the raw intervals the collector keeps; use a later "
+			 "--since");
+		rc = -1;
+	} else if (r->truncated) {
+		snprintf(err, errlen, "more rows than one reply carries; use a shorter window, --vm, or --db");
+		rc = -1;
+	}
+	for (size_t i = 0; rc == 0 && i < r->n_rows; i++) {
+		const Vigil__HistoryRow *w = r->rows[i];
+		/* The query matches tags as a subset; "" asks for untagged only. */
+		if (f->tags && !f->tags_subset && strcmp(w->tags, f->tags) != 0)
+			continue;
+		struct history_row row = {
+			.host = w->host, .vm = w->vm, .vm_uuid = w->vm_uuid, .metric = w->metric, .layer = w->layer,
+			.unit = w->unit, .tags = w->tags, .t_start_ms = w->t_start_ms, .t_end_ms = w->t_end_ms,
+			.value = w->value, .kind = w->kind, .samples = w->samples,
+			.flags = (uint8_t)((w->gap ? IV_GAP : 0) | (w->reset ? IV_RESET : 0)), .open = w->open,
+		};
+		rc = cb(&row, arg);
+	}
+	wire_free(env);
+	return rc;
 }
 
 static struct store *open_db(const char *path)

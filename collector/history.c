@@ -553,3 +553,14 @@ int history_current(sqlite3 *db, const char *vm, history_cb cb, void *arg, char 
 	reader_close(&r);
 	return rc;
 }
+
+static int scan_db(void *ctx, const struct history_filter *f, history_cb cb, void *arg, char *err, size_t errlen)
+{
+	return history_scan(ctx, f, cb, arg, err, errlen);
+}
+
+struct history_source history_db_source(sqlite3 *db)
+{
+	struct history_source s = { scan_db, db };
+	return s;
+}

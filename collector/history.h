@@ -56,6 +56,15 @@ typedef int (*history_cb)(const struct history_row *row, void *arg);
  * stopped the scan, or -1 with a message in err. */
 int history_scan(sqlite3 *db, const struct history_filter *f, history_cb cb, void *arg, char *err, size_t errlen);
 
+/* Where readers that only need rows get them: a database (history_db_source)
+ * or anything that delivers rows the same way, such as vigilctl asking a
+ * collector over nng. scan returns as history_scan. */
+struct history_source {
+	int (*scan)(void *ctx, const struct history_filter *f, history_cb cb, void *arg, char *err, size_t errlen);
+	void *ctx;
+};
+struct history_source history_db_source(sqlite3 *db);
+
 /* One step of a rollup query: [start, start + step) aggregated, time
  * weighted, over the covered_ms of it that had data. id holds the series'
  * identity as in history_row (its time and value fields are unset). */

@@ -278,7 +278,7 @@ static int emit_cases(struct collector *c, const struct sla_slo *slo, struct bn_
 	return 0;
 }
 
-int sla_history_cases(sqlite3 *db, const struct sla_model *m, const struct sla_slo *slo,
+int sla_history_cases(const struct history_source *src, const struct sla_model *m, const struct sla_slo *slo,
 		      const struct sla_history_opts *o, struct bn_cases *cases, struct sla_history_summary *sum,
 		      char *err, size_t errlen)
 {
@@ -302,7 +302,7 @@ int sla_history_cases(sqlite3 *db, const struct sla_model *m, const struct sla_s
 		struct history_filter f = { .vm = o->vm, .metric = metric, .tags = "", .since_ms = o->since_ms,
 					    .until_ms = o->until_ms };
 		c.node = n;
-		rc = history_scan(db, &f, on_state_row, &c, err, errlen) < 0 || c.failed ? -1 : 0;
+		rc = src->scan(src->ctx, &f, on_state_row, &c, err, errlen) < 0 || c.failed ? -1 : 0;
 	}
 	for (int i = 0; i < slo->n && rc == 0; i++) {
 		if (!slo->cond[i].is_metric)
@@ -311,7 +311,7 @@ int sla_history_cases(sqlite3 *db, const struct sla_model *m, const struct sla_s
 					    .until_ms = o->until_ms };
 		c.cond = &slo->cond[i];
 		c.cond_index = i;
-		rc = history_scan(db, &f, on_metric_row, &c, err, errlen) < 0 ? -1 : 0;
+		rc = src->scan(src->ctx, &f, on_metric_row, &c, err, errlen) < 0 ? -1 : 0;
 	}
 	if (c.failed)
 		snprintf(err, errlen, "out of memory");

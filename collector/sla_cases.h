@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <sqlite3.h>
 
+#include "history.h"
 #include "sla_eval.h"
 #include "sla_learn.h"
 
@@ -54,7 +55,7 @@ struct sla_history_summary {
 
 /* Appends one case per VM and slice that has any SLA data to c
  * (bn_cases_init'ed for m->net). 0, or -1 with err. */
-int sla_history_cases(sqlite3 *db, const struct sla_model *m, const struct sla_slo *slo,
+int sla_history_cases(const struct history_source *src, const struct sla_model *m, const struct sla_slo *slo,
 		      const struct sla_history_opts *o, struct bn_cases *c, struct sla_history_summary *sum, char *err,
 		      size_t errlen);
 

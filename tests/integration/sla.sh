@@ -99,6 +99,10 @@ check "sla.processing CRITICAL is stored as an interval" [ "$(sqlite3 "$DB" \
 	"SELECT count(*) FROM interval_rows WHERE vm = 'hot' AND metric = 'sla.processing' AND value = 2")" -ge 1 ]
 check "P(violation) is stored as a metric" [ "$(sqlite3 "$DB" \
 	"SELECT count(*) FROM interval_rows WHERE vm = 'hot' AND metric = 'sla.p_violation' AND round(value, 2) = 0.9")" -ge 1 ]
+"${CTL[@]}" history hot sla.processing --since -10m --json > "$WORK/hist-sla.json"
+"${CTL[@]}" history hot sla.processing --since -10m | sed 's/^/    /'
+check "vigilctl history VM sla.processing shows when the VM went CRITICAL" \
+	[ "$(jq '[.rows[] | select(.layer == "sla" and .value == 2)] | length' "$WORK/hist-sla.json")" -ge 1 ]
 check "the sla rows coalesce (fewer rows than seconds)" [ "$(sqlite3 "$DB" \
 	"SELECT count(*) < 4 FROM interval_rows WHERE vm = 'hot' AND metric = 'sla.processing'")" = 1 ]
 wait_for "grep -q '^open hot hv-sla PROCESSING=CRITICAL 0.9000' '$WORK/hook.log'" 5
@@ -140,5 +144,13 @@ check "availability --db agrees" [ "$(jq -r .outage_count "$WORK/avail-db.json")
 check "sla train --from-history learns a model" [ $? = 0 ]
 cat "$WORK/train.out" | sed 's/^/    /'
 check "the cases have a header and violations" grep -q '^PROCESSING,HOST,SLA$' "$WORK/cases.csv"
+# The same through the collector, which reads its history for vigilctl.
+"${CTL[@]}" sla train --from-history --since 1h --slice 2s --model "$WORK/model.net" \
+	--slo 'HOST=DOWN || cpu.used_pct > 50' --save-cases "$WORK/cases-nng.csv" --out "$WORK/learned-nng.net" > /dev/null
+check "sla train --from-history works through the collector" [ $? = 0 ]
+n_db=$(wc -l < "$WORK/cases.csv"); n_nng=$(wc -l < "$WORK/cases-nng.csv")
+echo "  cases: $n_db from the file, $n_nng through the collector"
+check "and builds the same cases (a slice may have closed between the two)" \
+	[ $((n_nng - n_db)) -ge 0 ] && [ $((n_nng - n_db)) -le 2 ] && [ "$(grep -c VIOLATED "$WORK/cases-nng.csv")" -ge 1 ]
 check "the learned model feeds infer" "$BIN/vigilctl" sla infer --model "$WORK/learned.net" PROCESSING=CRITICAL
 check "no batch was rejected" bash -c "! grep -q 'rejected' '$WORK/collector.log'"

@@ -397,6 +397,28 @@ static void test_silent_host_is_down(void **state)
 	vigil__availability_reply__free_unpacked(r, NULL);
 }
 
+/* The collector evaluates a batch before the store has judged it, so a
+ * probe resending an unacknowledged batch must not count twice toward
+ * alert_after. */
+static void test_repeated_batch_counts_once(void **state)
+{
+	struct fixture *f = *state;
+	start_engine(f, "alert_after = 3;");
+	feed(f, 0, 90, "running");
+	feed(f, 1, 90, "running");
+	struct vm_target t = { .name = "vm1", .uuid = UUID, .source = VM_SOURCE_LIBVIRT, .pid = 1 };
+	snprintf(t.state, sizeof(t.state), "running");
+	Vigil__Batch *again = batch_new("hv1", f->seq, T0 + 1 * STEP, T0 + 2 * STEP, STEP);
+	batch_add_sample(batch_add_vm(again, &t, 1), "cpu.used_pct", 90, NULL, NULL);
+	sla_engine_on_batch(f->e, again, T0 + 2 * STEP);
+	sla_engine_on_batch(f->e, again, T0 + 2 * STEP);
+	assert_null(sla_engine_take_readings(f->e)); /* nothing evaluated, nothing to store */
+	batch_free(again);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM sla_alerts"), 0);
+	feed(f, 2, 90, "running");
+	assert_int_equal(scalar(f, "SELECT count(*) FROM sla_alerts"), 1);
+}
+
 int main(void)
 {
 	log_init("test", LOG_LVL_INFO);
@@ -406,6 +428,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_alert_reloaded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hanging_hook_is_killed_and_does_not_stall, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_host_is_down, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_repeated_batch_counts_once, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("sla_alerts", tests, NULL, NULL);
 }
