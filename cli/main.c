@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "catalogue.h"
 #include "ctl_args.h"
+#include "ctl_ask.h"
 #include "history_view.h"
 #include "metrics_view.h"
 #include "query.h"
@@ -75,47 +76,12 @@ static int run_status(const struct ctl_args *a)
 	return rc < 0 ? EXIT_RUNTIME : 0;
 }
 
-/* Sends req and returns the reply when it is of the wanted kind; otherwise
- * says why and returns NULL. */
-static Vigil__Envelope *ask(const struct ctl_args *a, Vigil__Envelope *req, Vigil__Envelope__BodyCase want)
-{
-	char err[512];
-	nng_socket sock;
-	if (rpc_open(&sock, a->collector, a->timeout_ms, 1, err, sizeof(err)) < 0) {
-		fprintf(stderr, "vigilctl: %s (is vigil-collector running? or use --db FILE)\n", err);
-		return NULL;
-	}
-	Vigil__Envelope *reply = NULL;
-	int rc = rpc_call(sock, req, &reply, err, sizeof(err));
-	nng_close(sock);
-	if (rc < 0) {
-		fprintf(stderr, "vigilctl: collector %s: %s\n", a->collector, err);
-		return NULL;
-	}
-	if (reply->body_case != want) {
-		fprintf(stderr, "vigilctl: %s\n",
-			reply->body_case == VIGIL__ENVELOPE__BODY_ERROR ? reply->error->message : "unexpected reply");
-		wire_free(reply);
-		return NULL;
-	}
-	return reply;
-}
 
 static enum view_format format_of(const struct ctl_args *a)
 {
 	return a->json ? VIEW_JSON : a->csv ? VIEW_CSV : VIEW_TABLE;
 }
 
-static struct store *open_db_or_say(const char *path)
-{
-	char err[512];
-	struct store *st;
-	if (store_open(&st, path, 1, err, sizeof(err)) < 0) {
-		fprintf(stderr, "vigilctl: %s\n", err);
-		return NULL;
-	}
-	return st;
-}
 
 static int run_history(const struct ctl_args *a)
 {
@@ -139,7 +105,7 @@ static int run_history(const struct ctl_args *a)
 	Vigil__Envelope *reply = NULL;
 	if (a->db) {
 		char err[512];
-		struct store *st = open_db_or_say(a->db);
+		struct store *st = ctl_open_db(a->db);
 		if (!st)
 			return EXIT_RUNTIME;
 		int rc = query_history(store_db(st), clock_realtime_ms(), &q, 0, &r, err, sizeof(err));
@@ -152,7 +118,7 @@ static int run_history(const struct ctl_args *a)
 		Vigil__Envelope req = VIGIL__ENVELOPE__INIT;
 		req.body_case = VIGIL__ENVELOPE__BODY_HISTORY_QUERY;
 		req.history_query = &q;
-		if (!(reply = ask(a, &req, VIGIL__ENVELOPE__BODY_HISTORY_REPLY)))
+		if (!(reply = ctl_ask(a, &req, VIGIL__ENVELOPE__BODY_HISTORY_REPLY)))
 			return EXIT_RUNTIME;
 		r = reply->history_reply;
 	}
@@ -170,7 +136,7 @@ static int run_hosts(const struct ctl_args *a)
 	Vigil__Envelope *reply = NULL;
 	if (a->db) {
 		char err[512];
-		struct store *st = open_db_or_say(a->db);
+		struct store *st = ctl_open_db(a->db);
 		if (!st)
 			return EXIT_RUNTIME;
 		int rc = query_hosts(store_db(st), clock_realtime_ms(), &r, err, sizeof(err));
@@ -184,7 +150,7 @@ static int run_hosts(const struct ctl_args *a)
 		Vigil__HostsQuery q = VIGIL__HOSTS_QUERY__INIT;
 		req.body_case = VIGIL__ENVELOPE__BODY_HOSTS_QUERY;
 		req.hosts_query = &q;
-		if (!(reply = ask(a, &req, VIGIL__ENVELOPE__BODY_HOSTS_REPLY)))
+		if (!(reply = ctl_ask(a, &req, VIGIL__ENVELOPE__BODY_HOSTS_REPLY)))
 			return EXIT_RUNTIME;
 		r = reply->hosts_reply;
 	}
@@ -202,7 +168,7 @@ static int run_vms(const struct ctl_args *a)
 	Vigil__Envelope *reply = NULL;
 	if (a->db) {
 		char err[512];
-		struct store *st = open_db_or_say(a->db);
+		struct store *st = ctl_open_db(a->db);
 		if (!st)
 			return EXIT_RUNTIME;
 		int rc = query_vms(store_db(st), clock_realtime_ms(), a->host, &r, err, sizeof(err));
@@ -217,7 +183,7 @@ static int run_vms(const struct ctl_args *a)
 		q.host = (char *)(a->host ? a->host : "");
 		req.body_case = VIGIL__ENVELOPE__BODY_VMS_QUERY;
 		req.vms_query = &q;
-		if (!(reply = ask(a, &req, VIGIL__ENVELOPE__BODY_VMS_REPLY)))
+		if (!(reply = ctl_ask(a, &req, VIGIL__ENVELOPE__BODY_VMS_REPLY)))
 			return EXIT_RUNTIME;
 		r = reply->vms_reply;
 	}
@@ -235,7 +201,7 @@ static int run_show(const struct ctl_args *a)
 	Vigil__Envelope *reply = NULL;
 	if (a->db) {
 		char err[512];
-		struct store *st = open_db_or_say(a->db);
+		struct store *st = ctl_open_db(a->db);
 		if (!st)
 			return EXIT_RUNTIME;
 		int rc = query_show(store_db(st), clock_realtime_ms(), a->vm, &r, err, sizeof(err));
@@ -250,7 +216,7 @@ static int run_show(const struct ctl_args *a)
 		q.vm = (char *)a->vm;
 		req.body_case = VIGIL__ENVELOPE__BODY_SHOW_QUERY;
 		req.show_query = &q;
-		if (!(reply = ask(a, &req, VIGIL__ENVELOPE__BODY_SHOW_REPLY)))
+		if (!(reply = ctl_ask(a, &req, VIGIL__ENVELOPE__BODY_SHOW_REPLY)))
 			return EXIT_RUNTIME;
 		r = reply->show_reply;
 	}

@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "collector_args.h"
 #include "config.h"
+#include "ctl_ask.h"
 #include "rpc.h"
 #include "sla_cases.h"
 #include "sla_learn.h"
@@ -658,30 +659,6 @@ static int run_train(const struct sla_opts *o)
 
 /* ---- explain, alerts, availability ---------------------------------------------------------- */
 
-/* Sends req; on success takes the reply envelope (the caller frees it). */
-static Vigil__Envelope *ask_collector(const struct ctl_args *g, Vigil__Envelope *req, int want)
-{
-	char err[512];
-	nng_socket sock;
-	if (rpc_open(&sock, g->collector, g->timeout_ms, 1, err, sizeof(err)) < 0) {
-		fprintf(stderr, "vigilctl: %s (is vigil-collector running? or use --db FILE)\n", err);
-		return NULL;
-	}
-	Vigil__Envelope *reply = NULL;
-	int rc = rpc_call(sock, req, &reply, err, sizeof(err));
-	nng_close(sock);
-	if (rc < 0) {
-		fprintf(stderr, "vigilctl: collector %s: %s\n", g->collector, err);
-		return NULL;
-	}
-	if ((int)reply->body_case != want) {
-		fprintf(stderr, "vigilctl: %s\n", reply->body_case == VIGIL__ENVELOPE__BODY_ERROR ? reply->error->message
-											: "unexpected reply from the collector");
-		wire_free(reply);
-		return NULL;
-	}
-	return reply;
-}
 
 /* history_scan's rows, asked of the collector: its raw intervals over the
  * window, in one reply. */
@@ -698,7 +675,7 @@ static int scan_collector(void *ctx, const struct history_filter *f, history_cb 
 	Vigil__Envelope req = VIGIL__ENVELOPE__INIT;
 	req.body_case = VIGIL__ENVELOPE__BODY_HISTORY_QUERY;
 	req.history_query = &q;
-	Vigil__Envelope *env = ask_collector(g, &req, VIGIL__ENVELOPE__BODY_HISTORY_REPLY);
+	Vigil__Envelope *env = ctl_ask(g, &req, VIGIL__ENVELOPE__BODY_HISTORY_REPLY);
 	if (!env) {
 		snprintf(err, errlen, "no history from the collector");
 		return -1;
@@ -730,21 +707,11 @@ static int scan_collector(void *ctx, const struct history_filter *f, history_cb 
 	return rc;
 }
 
-static struct store *open_db(const char *path)
-{
-	char err[512];
-	struct store *st;
-	if (store_open(&st, path, 1, err, sizeof(err)) < 0) {
-		fprintf(stderr, "vigilctl: %s\n", err);
-		return NULL;
-	}
-	return st;
-}
 
 static int explain_from_db(const struct sla_opts *o, Vigil__SlaExplainReply **out)
 {
 	char err[512];
-	struct store *st = open_db(o->g.db);
+	struct store *st = ctl_open_db(o->g.db);
 	if (!st)
 		return -1;
 	struct sla_model m;
@@ -787,7 +754,7 @@ static int run_explain(const struct sla_opts *o)
 		q.vm = o->args[0];
 		req.body_case = VIGIL__ENVELOPE__BODY_SLA_EXPLAIN_QUERY;
 		req.sla_explain_query = &q;
-		if (!(env = ask_collector(&o->g, &req, VIGIL__ENVELOPE__BODY_SLA_EXPLAIN_REPLY)))
+		if (!(env = ctl_ask(&o->g, &req, VIGIL__ENVELOPE__BODY_SLA_EXPLAIN_REPLY)))
 			return EXIT_RUNTIME;
 		r = env->sla_explain_reply;
 	}
@@ -818,7 +785,7 @@ static int run_alerts(const struct sla_opts *o)
 	Vigil__Envelope *env = NULL;
 	if (o->g.db) {
 		char err[512];
-		struct store *st = open_db(o->g.db);
+		struct store *st = ctl_open_db(o->g.db);
 		if (!st)
 			return EXIT_RUNTIME;
 		int rc = sla_query_alerts(store_db(st), &q, now, &r, err, sizeof(err));
@@ -831,7 +798,7 @@ static int run_alerts(const struct sla_opts *o)
 		Vigil__Envelope req = VIGIL__ENVELOPE__INIT;
 		req.body_case = VIGIL__ENVELOPE__BODY_ALERTS_QUERY;
 		req.alerts_query = &q;
-		if (!(env = ask_collector(&o->g, &req, VIGIL__ENVELOPE__BODY_ALERTS_REPLY)))
+		if (!(env = ctl_ask(&o->g, &req, VIGIL__ENVELOPE__BODY_ALERTS_REPLY)))
 			return EXIT_RUNTIME;
 		r = env->alerts_reply;
 	}
@@ -862,7 +829,7 @@ static int run_availability(const struct sla_opts *o)
 	Vigil__Envelope *env = NULL;
 	if (o->g.db) {
 		char err[512];
-		struct store *st = open_db(o->g.db);
+		struct store *st = ctl_open_db(o->g.db);
 		if (!st)
 			return EXIT_RUNTIME;
 		int rc = sla_query_availability(store_db(st), &q, clock_realtime_ms(), &r, err, sizeof(err));
@@ -875,7 +842,7 @@ static int run_availability(const struct sla_opts *o)
 		Vigil__Envelope req = VIGIL__ENVELOPE__INIT;
 		req.body_case = VIGIL__ENVELOPE__BODY_AVAILABILITY_QUERY;
 		req.availability_query = &q;
-		if (!(env = ask_collector(&o->g, &req, VIGIL__ENVELOPE__BODY_AVAILABILITY_REPLY)))
+		if (!(env = ctl_ask(&o->g, &req, VIGIL__ENVELOPE__BODY_AVAILABILITY_REPLY)))
 			return EXIT_RUNTIME;
 		r = env->availability_reply;
 	}

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "catalogue.h"
+#include "errmsg.h"
 #include "log.h"
 #include "wire.h"
 
@@ -27,16 +28,6 @@ static const char *const engine_sql[EST_COUNT] = {
 	[EST_RETENTION] = "DELETE FROM segments WHERE tier = ?1 AND t_last < ?2",
 };
 
-static int set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* ---- hashing -------------------------------------------------------------- */
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errmsg.h"
 #include "journal.h"
 #include "rollup.h"
 #include "segment.h"
@@ -22,16 +23,6 @@ static const char journal_sql[] = "SELECT data FROM journal ORDER BY id";
 static const char segments_sql[] = "SELECT id, data FROM segments WHERE vm_id = ?1 AND tier = ?2 "
 				   "AND t_last >= ?3 AND t_first <= ?4 ORDER BY t_first, id";
 
-static int set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* ---- one VM's journal, replayed ---------------------------------------------- */
 

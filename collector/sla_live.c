@@ -15,6 +15,10 @@
 
 /* The tick's own period: silence is judged in whole intervals anyway. */
 #define SLA_TICK_PERIOD_MS 1000
+/* A VM that stays silent is evaluated (its HOST DOWN rows extended) once
+ * per this period, or per interval when that is longer: a silent host with
+ * thousands of VMs must not cost an evaluation per VM per second. */
+#define SLA_SILENT_PERIOD_MS 10000
 /* Used for a VM known only from an open alert until its next batch. */
 #define SLA_FALLBACK_INTERVAL_MS 10000
 
@@ -48,6 +52,7 @@ struct sla_vm {
 	double p;
 	int evaluated;
 	int64_t last_t_end_ms;     /* end of the last evaluated interval */
+	uint64_t last_seq;         /* the last evaluated batch of host */
 	int64_t last_seen_wall_ms; /* collector clock when a batch last listed it */
 	uint32_t interval_ms;
 	int stale;                 /* HOST DOWN set by the tick */
@@ -181,6 +186,7 @@ static struct sla_vm *vm_get(struct sla_engine *e, const char *uuid, const char 
 			free(v->own_rules);
 			v->own_rules = NULL;
 			v->rules = rules_for(e, v);
+			v->last_seq = 0; /* sequence numbers are per host */
 		}
 		return v;
 	}
@@ -720,9 +726,9 @@ static void evaluate(struct sla_engine *e, struct sla_vm *v, const Vigil__VmSamp
 static int due(const struct sla_engine *e, const struct sla_vm *v, const Vigil__Batch *b)
 {
 	/* A batch is evaluated before the store has judged it, so a repeat
-	 * (a probe resending an unacknowledged batch) is recognised here: it
-	 * is not newer than what was evaluated. */
-	if (v->evaluated && b->t_end_ms <= v->last_t_end_ms)
+	 * (a probe resending an unacknowledged batch) is recognised here, by
+	 * its host's sequence number as the store does. */
+	if (v->last_seq && b->seq <= v->last_seq)
 		return 0;
 	return e->cfg.tick_ms == 0 || !v->evaluated || b->t_end_ms - v->last_t_end_ms >= e->cfg.tick_ms;
 }
@@ -753,6 +759,7 @@ void sla_engine_on_batch(struct sla_engine *e, const Vigil__Batch *b, int64_t no
 		evaluate(e, v, vm, b->interval_ms);
 		store_evaluation(e, v, t_start, b->t_end_ms, span);
 		v->last_t_end_ms = b->t_end_ms;
+		v->last_seq = b->seq;
 		alert_step(e, v, t_start);
 	}
 }
@@ -765,8 +772,12 @@ static void evaluate_silent(struct sla_engine *e, struct sla_vm *v, int64_t now_
 	if (e->model.host_node < 0)
 		return;
 	int64_t interval = v->interval_ms ? v->interval_ms : SLA_FALLBACK_INTERVAL_MS;
-	if (now_ms - v->last_t_end_ms < interval && v->stale)
-		return;
+	if (v->stale) {
+		/* Already DOWN: only the row's end moves, so less often. */
+		interval = interval > SLA_SILENT_PERIOD_MS ? interval : SLA_SILENT_PERIOD_MS;
+		if (now_ms - v->last_t_end_ms < interval)
+			return;
+	}
 	if (!v->stale)
 		log_warn("vm %s on %s: no data for %.0f s; evaluated as %s=%s", v->name, v->host,
 			 (double)(now_ms - v->last_seen_wall_ms) / 1000.0, e->cfg.host_node,

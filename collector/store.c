@@ -11,6 +11,7 @@
 #include "catalogue.h"
 #include "clock.h"
 #include "engine.h"
+#include "errmsg.h"
 #include "log.h"
 #include "migrations.h"
 
@@ -38,16 +39,6 @@ struct store {
 	struct store_stats stats; /* copied from the engine under mu */
 };
 
-static int set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* Copies a message, cut to fit. */
 static void copy_msg(char *dst, size_t n, const char *src)

@@ -368,30 +368,34 @@ static void test_silent_host_is_down(void **state)
 	tick(f, last + 2500);
 	assert_int_equal(scalar(f, "SELECT count(*) FROM interval_rows WHERE metric = 'sla.host' AND value = 1"), 0);
 	tick(f, last + 3500);
+	/* Once DOWN, the row is extended every 10 s, not every interval. */
 	tick(f, last + 4600);
+	assert_int_equal(scalar(f, "SELECT t_end FROM interval_rows WHERE metric = 'sla.host' AND value = 1"),
+			 last + 3500);
+	tick(f, last + 13600);
 	assert_int_equal(scalar(f, "SELECT count(*) FROM interval_rows WHERE metric = 'sla.host' AND value = 1"), 1);
 	/* The DOWN row continues from the last data, without a gap. */
 	assert_int_equal(scalar(f, "SELECT t_start FROM interval_rows WHERE metric = 'sla.host' AND value = 1"), last);
 	assert_int_equal(scalar(f, "SELECT t_end FROM interval_rows WHERE metric = 'sla.host' AND value = 1"),
-			 last + 4600);
+			 last + 13600);
 	assert_string_equal(text_of(f, "SELECT cause_node || '=' || cause_state FROM sla_alerts"), "HOST=DOWN");
 	assert_non_null(strstr(text_of(f, "SELECT cause FROM sla_alerts"), "no data from host hv1"));
 	/* A VM that is not running is DOWN too. */
-	feed(f, 7, 10, "paused");
+	feed(f, 16, 10, "paused");
 	assert_int_equal(scalar(f, "SELECT value FROM interval_rows WHERE metric = 'sla.host' ORDER BY t_start DESC LIMIT 1"), 1);
-	/* Availability: up [0, 2000], down [2000, 8000] minus nothing: the
-	 * paused interval [7000, 8000] is down as well. */
+	/* Availability: up [0, 2000], down [2000, 17000]: the paused
+	 * interval [16000, 17000] is down as well. */
 	Vigil__AvailabilityQuery q = VIGIL__AVAILABILITY_QUERY__INIT;
 	Vigil__AvailabilityReply *r;
 	char err[256];
 	q.vm = "vm1";
 	q.window_ms = 30LL * 86400000;
 	q.target_pct = 99.9;
-	assert_int_equal(sla_query_availability(store_db(f->st), &q, T0 + 9 * STEP, &r, err, sizeof(err)), 0);
+	assert_int_equal(sla_query_availability(store_db(f->st), &q, T0 + 18 * STEP, &r, err, sizeof(err)), 0);
 	assert_int_equal(r->window_start_ms, T0);
-	assert_int_equal(r->window_end_ms, T0 + 8 * STEP);
+	assert_int_equal(r->window_end_ms, T0 + 17 * STEP);
 	assert_int_equal(r->uptime_ms, 2 * STEP);
-	assert_int_equal(r->downtime_ms, 6 * STEP);
+	assert_int_equal(r->downtime_ms, 15 * STEP);
 	assert_int_equal(r->n_outages, 1);
 	assert_false(r->target_met);
 	vigil__availability_reply__free_unpacked(r, NULL);
