@@ -124,14 +124,18 @@ static double feed(struct fixture *f, int k, double cpu, const char *vm_state)
 	sla_engine_on_batch(f->e, b, T0 + (k + 1) * STEP);
 	int64_t took = sla_monotonic_ms() - before;
 	sla_submit_readings(f->st, sla_engine_take_readings(f->e));
+	/* The readings are committed asynchronously; tests read them next. */
+	assert_int_equal(store_sync(f->st, err, sizeof(err)), 0);
 	batch_free(b);
 	return (double)took;
 }
 
 static void tick(struct fixture *f, int64_t now_ms)
 {
+	char err[256];
 	sla_engine_tick(f->e, now_ms);
 	sla_submit_readings(f->st, sla_engine_take_readings(f->e));
+	assert_int_equal(store_sync(f->st, err, sizeof(err)), 0);
 }
 
 static int copy_row(const struct history_row *r, void *arg)
