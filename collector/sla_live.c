@@ -733,6 +733,19 @@ static int due(const struct sla_engine *e, const struct sla_vm *v, const Vigil__
 	return e->cfg.tick_ms == 0 || !v->evaluated || b->t_end_ms - v->last_t_end_ms >= e->cfg.tick_ms;
 }
 
+/* The host is back: its VM's DOWN row, extended only now and then while it
+ * was silent, is carried to where the new data starts, so the silence is
+ * covered without a gap. */
+static void end_silence(struct sla_engine *e, struct sla_vm *v, int64_t t_start_ms)
+{
+	int64_t span = t_start_ms - v->last_t_end_ms;
+	if (span <= 0)
+		return;
+	/* One reading over the whole span, so it continues the row. */
+	store_evaluation(e, v, v->last_t_end_ms, t_start_ms, (uint32_t)(span > v->interval_ms ? span : v->interval_ms));
+	v->last_t_end_ms = t_start_ms;
+}
+
 void sla_engine_on_batch(struct sla_engine *e, const Vigil__Batch *b, int64_t now_ms)
 {
 	for (size_t i = 0; i < b->n_vms; i++) {
@@ -746,6 +759,8 @@ void sla_engine_on_batch(struct sla_engine *e, const Vigil__Batch *b, int64_t no
 		}
 		v->last_seen_wall_ms = now_ms;
 		v->interval_ms = b->interval_ms;
+		if (v->stale)
+			end_silence(e, v, b->t_start_ms);
 		v->stale = 0;
 		if (!due(e, v, b))
 			continue;

@@ -85,6 +85,8 @@ check "the new interval is marked as starting after a gap" \
 # HOST DOWN, so they do span it.
 check "no stored interval spans the outage" [ "$(hist tcgvm | jq \
 	"[.rows[] | select(.layer != \"sla\" and .t_start_ms < $((gap_start + 500)) and .t_end_ms > $((gap_end - 500)))] | length")" = 0 ]
+echo "  outage $gap_start..$gap_end; sla.host rows:"
+hist tcgvm sla.host | jq -r '.rows[] | "    \(.t_start_ms) \(.t_end_ms) \(.value)"'
 check "the SLA checks recorded the silence as HOST DOWN" [ "$(hist tcgvm sla.host | jq \
 	"[.rows[] | select(.value == 1 and .t_start_ms < $((gap_start + 500)) and .t_end_ms > $((gap_end - 1500)))] | length")" = 1 ]
 check "the new interval starts after the outage" [ "$(hist tcgvm cpu.used_pct --tag thread=emulator | jq \
