@@ -211,7 +211,7 @@ $(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
 	@echo '  SKEL    $@'
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
 
-$(BUILD)/bench/sched_cost: bench/sched_cost.c $(BUILD)/rel/userspace/pid_bitmap.o $(BUILD)/bpf/cpu_sched.skel.h \
+$(BUILD)/bench/sched_cost: bench/sched_cost.c $(REL_PROBE) $(REL_COMMON) $(BUILD)/bpf/cpu_sched.skel.h \
 			   $(BUILD)/bpf/disk_io.skel.h $(BUILD)/bench/empty_sched.skel.h
 	@echo '  LD      $@'
 	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -Wno-missing-prototypes -o $@ $(filter %.c %.o,$^) $(LDLIBS)

@@ -21,11 +21,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "cpu_sched.h"
+#include "cpu_probe.h"
 #include "cpu_sched.skel.h"
 #include "disk_io.skel.h"
 #include "empty_sched.skel.h"
-#include "pid_bitmap.h"
 
 struct pingpong {
 	int to_b[2], to_a[2];
@@ -65,31 +64,6 @@ static double ns_per_run(struct prog_stats a, struct prog_stats b)
 	return b.run_cnt > a.run_cnt ? (double)(b.run_time_ns - a.run_time_ns) / (double)(b.run_cnt - a.run_cnt) : -1;
 }
 
-static struct pid_bitmap watched_bits;
-
-/* What the probe does for a vCPU thread: its bit, then its entry. */
-static void watch(struct cpu_sched *skel, pid_t tid, __u32 slot, __s32 vcpu)
-{
-	struct vigil_thread t = { .vm_slot = slot, .vcpu = vcpu };
-	__u32 key = (__u32)tid;
-
-	pid_bitmap_set(&watched_bits, tid);
-	bpf_map_update_elem(bpf_map__fd(skel->maps.threads), &key, &t, BPF_ANY);
-}
-
-/* Loads the CPU programs the way userspace/cpu_probe.c does. */
-static struct cpu_sched *load_cpu_sched(void)
-{
-	struct cpu_sched *skel = cpu_sched__open();
-
-	if (skel && (pid_bitmap_size(skel->maps.watched_tids) || cpu_sched__load(skel) ||
-		     pid_bitmap_map(&watched_bits, skel->maps.watched_tids))) {
-		cpu_sched__destroy(skel);
-		return NULL;
-	}
-	return skel;
-}
-
 /* One ping-pong run; if watched, both threads are registered first. The
  * pipe reads and writes also pass the disk program's sys_enter, as calls
  * of a process that has no watched disk. */
@@ -98,9 +72,10 @@ static struct cpu_sched *load_cpu_sched(void)
 static const char *const prog_names[NPROGS / 2] = { "sched_switch", "sched_wakeup", "disk sys_enter",
 						    "disk sys_exit" };
 
-static int run(struct cpu_sched *vigil, struct disk_io *disk, struct empty_sched *empty, long trips, int watched,
+static int run(struct cpu_probe *probe, struct disk_io *disk, struct empty_sched *empty, long trips, int watched,
 	       const char *label)
 {
+	struct cpu_sched *vigil = cpu_probe_skeleton(probe);
 	struct pingpong pp = { .trips = trips };
 	int fds[NPROGS] = { bpf_program__fd(vigil->progs.vigil_sched_switch), bpf_program__fd(empty->progs.empty_sched_switch),
 			    bpf_program__fd(vigil->progs.vigil_sched_wakeup), bpf_program__fd(empty->progs.empty_sched_wakeup),
@@ -115,10 +90,10 @@ static int run(struct cpu_sched *vigil, struct disk_io *disk, struct empty_sched
 		return -errno;
 	while (!__atomic_load_n(&pp.tid_b, __ATOMIC_ACQUIRE))
 		usleep(1000);
-	if (watched) {
-		watch(vigil, (pid_t)syscall(SYS_gettid), 1, 0);
-		watch(vigil, pp.tid_b, 1, 1);
-	}
+	/* Registered the way the probe registers a VM's vCPU threads. */
+	if (watched && (cpu_probe_watch_thread(probe, (pid_t)syscall(SYS_gettid), 1, 0) ||
+			cpu_probe_watch_thread(probe, pp.tid_b, 1, 1)))
+		return -EINVAL;
 	for (int i = 0; i < NPROGS; i++)
 		before[i] = stats_of(fds[i]);
 	for (long i = 0; i < trips; i++)
@@ -144,19 +119,23 @@ static int run(struct cpu_sched *vigil, struct disk_io *disk, struct empty_sched
 int main(int argc, char **argv)
 {
 	long trips = argc > 1 ? strtol(argv[1], NULL, 10) : 200000;
-	struct cpu_sched *vigil = NULL;
+	struct cpu_probe *vigil = NULL;
 	struct disk_io *disk = NULL;
 	struct empty_sched *empty = NULL;
+	char err[256];
 	int stats_fd, rc = 1;
 
 	if (trips <= 0 || trips > 10000000) {
 		fprintf(stderr, "usage: sched_cost [ROUND_TRIPS 1-10000000]\n");
 		return 2;
 	}
-	vigil = load_cpu_sched();
+	if (cpu_probe_open(&vigil, err, sizeof(err)) < 0) {
+		fprintf(stderr, "sched_cost: %s\n", err);
+		goto out;
+	}
 	disk = disk_io__open_and_load();
 	empty = empty_sched__open_and_load();
-	if (!vigil || !disk || !empty || cpu_sched__attach(vigil) || disk_io__attach(disk) || empty_sched__attach(empty)) {
+	if (!disk || !empty || disk_io__attach(disk) || empty_sched__attach(empty)) {
 		fprintf(stderr, "sched_cost: loading or attaching the programs failed (root? BTF?)\n");
 		goto out;
 	}
@@ -169,8 +148,7 @@ int main(int argc, char **argv)
 	rc = run(vigil, disk, empty, trips, 0, "threads unwatched:") || run(vigil, disk, empty, trips, 1, "threads watched:");
 	close(stats_fd);
 out:
-	pid_bitmap_unmap(&watched_bits);
-	cpu_sched__destroy(vigil);
+	cpu_probe_close(vigil);
 	disk_io__destroy(disk);
 	empty_sched__destroy(empty);
 	return rc;

@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* CPU accounting of VM threads from the scheduler tracepoints.
  *
- * Each watched thread (threads map, filled by the loader and, for new threads
- * of watched processes, by sched_wakeup_new) remembers how much of its own
- * scheduler counters has been added to its (VM slot, vCPU) bucket. When it
- * leaves a CPU, the growth since then is folded into the bucket's per-CPU
- * counters. A context switch the tracepoint never reported only delays that
- * fold to the next one; nothing is lost. Threads that are not watched cost
- * one bit test per event (watched_tids). See cpu_sched.h. */
+ * Each watched thread has an entry in the threads table (cpu_sched.h), put
+ * there by the loader or, for new threads of watched processes, by
+ * sched_wakeup_new. When it leaves a CPU its scheduler counters are copied
+ * into the entry. A context switch the tracepoint never reported only delays
+ * that copy to the next one; nothing is lost. Threads that are not watched
+ * cost one bit test per event (watched_tids). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -22,14 +21,24 @@
 char LICENSE[] SEC("license") = "GPL";
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, VIGIL_MAX_THREADS);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VIGIL_THREAD_ENTRIES);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct vigil_thread);
 } threads SEC(".maps");
 
-/* Every thread in the threads map has its bit here (pid_bits.h). */
+/* Every thread in the table has its bit here (pid_bits.h). */
 VIGIL_PID_BITMAP(watched_tids);
+
+/* Every position of the table in use has its bit here. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VIGIL_THREAD_USED_WORDS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} threads_used SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -38,16 +47,14 @@ struct {
 	__type(value, __u32);
 } processes SEC(".maps");
 
-/* Not preallocated: a preallocated per-CPU map would reserve
- * max_entries * value * nr_cpus bytes up front, tens of MB on a large host,
- * while a host typically uses a few hundred buckets. */
+/* New threads of watched processes that found no free entry near their
+ * home position, so that a VM counted low says so (the loader logs it). */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, VIGIL_MAX_BUCKETS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct vigil_bucket_key);
-	__type(value, struct vigil_cpu_counters);
-} cpu_totals SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} threads_lost SEC(".maps");
 
 /* task_struct::state was renamed __state in 5.14. */
 struct task_struct___o {
@@ -81,56 +88,74 @@ static __always_inline __u64 task_pcount(const struct task_struct *task)
 	return 0;
 }
 
-/* The thread's entry, if it is watched. Unwatched threads stop at the bit
- * test; a set bit whose entry is gone costs the lookup and nothing else. */
+/* The thread's entry, if it is in the table and ready. The probe loop is
+ * unrolled: array lookups are inlined, so a hit at the home position costs
+ * a few instructions. */
+static __always_inline struct vigil_thread *table_find(__u32 tid)
+{
+	__u32 home = vigil_thread_home(tid);
+
+#pragma clang loop unroll(full)
+	for (__u32 i = 0; i < VIGIL_THREAD_PROBES; i++) {
+		__u32 pos = home + i;
+		struct vigil_thread *t = bpf_map_lookup_elem(&threads, &pos);
+
+		if (t && t->tid == tid)
+			return t->flags & VIGIL_THREAD_READY ? t : NULL;
+	}
+	return NULL;
+}
+
+/* The entry of a watched, live thread. Unwatched threads stop at the bit
+ * test; a set bit without an entry costs the probes and nothing else. */
 static __always_inline struct vigil_thread *watched_thread(__u32 tid)
 {
+	struct vigil_thread *t;
+
 	if (!pid_maybe_in(&watched_tids, tid))
 		return NULL;
-	return bpf_map_lookup_elem(&threads, &tid);
+	t = table_find(tid);
+	return t && !(t->flags & VIGIL_THREAD_DEAD) ? t : NULL;
 }
 
-/* This CPU's counters of the thread's bucket, created on first use. */
-static __always_inline struct vigil_cpu_counters *bucket_of(const struct vigil_thread *t)
+/* Claims a free entry near tid's home position, or NULL if all are taken.
+ * The entry is not READY yet: the caller fills it in first. */
+static __always_inline struct vigil_thread *table_claim(__u32 tid)
 {
-	struct vigil_bucket_key key = { .vm_slot = t->vm_slot, .vcpu = t->vcpu };
-	struct vigil_cpu_counters zero = {};
-	struct vigil_cpu_counters *c;
+	__u32 home = vigil_thread_home(tid);
 
-	c = bpf_map_lookup_elem(&cpu_totals, &key);
-	if (c)
-		return c;
-	/* NOEXIST: another CPU may have created the bucket in the meantime. */
-	bpf_map_update_elem(&cpu_totals, &key, &zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&cpu_totals, &key);
+#pragma clang loop unroll(full)
+	for (__u32 i = 0; i < VIGIL_THREAD_PROBES; i++) {
+		__u32 pos = home + i;
+		struct vigil_thread *t = bpf_map_lookup_elem(&threads, &pos);
+
+		if (t && t->tid == 0 && __sync_val_compare_and_swap(&t->tid, 0, tid) == 0) {
+			pid_mark(&threads_used, pos, true);
+			return t;
+		}
+	}
+	return NULL;
 }
 
-/* The growth of a cumulative counter since *seen, which then moves up. A
- * counter below *seen (a baseline the loader read a moment late) adds
- * nothing until it has caught up. */
-static __always_inline __u64 advance(__u64 *seen, __u64 now)
+static __always_inline void count_lost(void)
 {
-	__u64 grown;
+	__u32 zero = 0;
+	__u64 *lost = bpf_map_lookup_elem(&threads_lost, &zero);
 
-	if (now <= *seen)
-		return 0;
-	grown = now - *seen;
-	*seen = now;
-	return grown;
+	if (lost)
+		*lost += 1;
 }
 
-/* Adds to the bucket what the task's counters gained since the last fold. */
-static __always_inline void fold(struct vigil_thread *t, const struct task_struct *task)
+/* Copies the task's counters into its entry. Only the CPU the thread is
+ * leaving writes them, so plain stores do; the loader reads each field on
+ * its own and takes the larger of it and /proc's figure. */
+static __always_inline void copy_counters(struct vigil_thread *t, const struct task_struct *task)
 {
-	struct vigil_cpu_counters *c = bucket_of(t);
-
-	if (!c)
-		return;
-	c->on_cpu_ns += advance(&t->seen_exec_ns, task->se.sum_exec_runtime);
-	c->wait_ns += advance(&t->seen_delay_ns, task_run_delay(task));
-	c->nr_preempted += advance(&t->seen_nivcsw, task->nivcsw);
-	c->minor_faults += advance(&t->seen_minflt, task->min_flt);
-	c->major_faults += advance(&t->seen_majflt, task->maj_flt);
+	t->exec_ns = task->se.sum_exec_runtime;
+	t->delay_ns = task_run_delay(task);
+	t->nivcsw = task->nivcsw;
+	t->minflt = task->min_flt;
+	t->majflt = task->maj_flt;
 }
 
 /* Whether the kernel keeps sched_info (CONFIG_SCHED_INFO): without it there
@@ -167,13 +192,14 @@ static __always_inline void switch_out(struct task_struct *prev, bool preempt)
 
 	if (!t)
 		return;
-	fold(t, prev);
+	copy_counters(t, prev);
 
-	/* The last switch of an exiting thread: nothing will remove the entry
-	 * later, and its tid may be reused by an unrelated task. */
+	/* The last switch of an exiting thread: the loader adds the entry's
+	 * final counters to its bucket and frees it; until then the tid's bit
+	 * is clear, so a task later given the same id is not taken for it. */
 	state = task_state(prev);
 	if (state & TASK_DEAD) {
-		bpf_map_delete_elem(&threads, &tid);
+		__sync_fetch_and_or(&t->flags, VIGIL_THREAD_DEAD);
 		pid_mark(&watched_tids, tid, false);
 		return;
 	}
@@ -211,13 +237,13 @@ int BPF_PROG(vigil_sched_wakeup, struct task_struct *p)
 
 /* A new thread of a watched process is counted from its first wakeup as a
  * non-vCPU thread; the loader reassigns it once it knows it is a vCPU. Its
- * scheduler counters start at zero, and so does what has been seen of them. */
+ * scheduler counters start at zero, and so do the entry's: the loader
+ * counts entries it did not claim from zero. */
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(vigil_sched_wakeup_new, struct task_struct *p)
 {
 	__u32 tid = p->pid, tgid = p->tgid;
 	struct vigil_thread *t = watched_thread(tid);
-	struct vigil_thread fresh = { .vcpu = VIGIL_VCPU_NONE };
 	__u32 *slot;
 
 	if (t) {
@@ -227,9 +253,16 @@ int BPF_PROG(vigil_sched_wakeup_new, struct task_struct *p)
 	slot = bpf_map_lookup_elem(&processes, &tgid);
 	if (!slot)
 		return 0;
-	fresh.vm_slot = *slot;
-	mark_queued(&fresh, p);
-	if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_NOEXIST) == 0)
-		pid_mark(&watched_tids, tid, true);
+	t = table_claim(tid);
+	if (!t) {
+		count_lost();
+		return 0;
+	}
+	t->vm_slot = *slot;
+	t->vcpu = VIGIL_VCPU_NONE;
+	mark_queued(t, p);
+	/* The atomic or orders the stores above before READY. */
+	__sync_fetch_and_or(&t->flags, VIGIL_THREAD_READY);
+	pid_mark(&watched_tids, tid, true);
 	return 0;
 }

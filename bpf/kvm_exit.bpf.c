@@ -36,7 +36,7 @@ struct {
 	__type(value, __u32); /* VM slot */
 } kvm_processes SEC(".maps");
 
-/* Not preallocated, as cpu_sched's cpu_totals: preallocating would reserve
+/* Not preallocated: preallocating a per-CPU hash would reserve
  * max_entries * 8 bytes * nr_cpus up front for a few hundred keys in use.
  * (Before 6.1 the kernel warns once about run-time allocation in
  * tracepoint programs, and PREEMPT_RT kernels refuse it.) */

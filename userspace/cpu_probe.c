@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,20 +16,75 @@
 
 #include "cpu_sched.h"
 #include "cpu_sched.skel.h"
+#include "log.h"
 #include "map_util.h"
 #include "pid_bitmap.h"
+#include "thread_table.h"
+
+/* A thread's five counters: raw (the kernel's cumulative figures) or
+ * counted (since the thread was first counted for its bucket). */
+struct thread_counts {
+	uint64_t on_cpu_ns;
+	uint64_t wait_ns;
+	uint64_t nr_preempted;
+	uint64_t minor_faults;
+	uint64_t major_faults;
+};
+
+/* What the loader keeps of a table entry, by position. */
+struct thread_rec {
+	uint32_t pos, tid;
+	struct thread_counts base; /* raw counters when first counted for its bucket */
+	struct thread_counts last; /* counted at the previous read: never reported lower */
+};
+
+/* A (VM slot, vCPU) bucket: what a reading is of. */
+struct bucket_key {
+	uint32_t vm_slot;
+	int32_t vcpu;
+};
+
+/* A growable array of readings, sorted by (vm_slot, vcpu). */
+struct readings {
+	struct cpu_bucket_reading *v;
+	size_t n, cap;
+};
 
 struct cpu_probe {
 	struct cpu_sched *skel;
-	int threads_fd;
 	int processes_fd;
-	int totals_fd;
+	int lost_fd;
 	struct pid_bitmap watched; /* the kernel's first test: is a tid watched */
+	struct pid_bitmap used;    /* positions of the table in use */
+	struct thread_table table;
+	size_t table_len;          /* bytes mapped */
+	/* Known entries, sorted by position. */
+	struct thread_rec *recs;
+	size_t nrecs, caprecs;
+	/* Per bucket, what threads no longer counted there had counted. */
+	struct readings retired;
 	int ncpus;
+	uint64_t lost_reported;
 	/* The previous snapshot, sorted by bucket: readings never go below. */
 	struct cpu_bucket_reading *last;
 	size_t nlast;
 };
+
+/* Maps the threads array, shared with the kernel. */
+static int map_table(struct cpu_probe *p)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t len = (size_t)VIGIL_THREAD_ENTRIES * sizeof(struct vigil_thread);
+	void *m;
+
+	len = (len + page - 1) / page * page;
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(p->skel->maps.threads), 0);
+	if (m == MAP_FAILED)
+		return -errno;
+	p->table.entries = m;
+	p->table_len = len;
+	return 0;
+}
 
 int cpu_probe_open(struct cpu_probe **out, char *err, size_t errlen)
 {
@@ -60,11 +116,16 @@ int cpu_probe_open(struct cpu_probe **out, char *err, size_t errlen)
 	rc = cpu_sched__load(p->skel);
 	if (rc)
 		goto fail;
-	step = "mapping the thread bitmap";
+	step = "mapping the thread table";
 	hint = "";
 	rc = pid_bitmap_map(&p->watched, p->skel->maps.watched_tids);
+	if (!rc)
+		rc = pid_bitmap_map(&p->used, p->skel->maps.threads_used);
+	if (!rc)
+		rc = map_table(p);
 	if (rc)
 		goto fail;
+	p->table.used = p->used.words;
 	step = "attaching BPF programs";
 	rc = cpu_sched__attach(p->skel);
 	if (rc)
@@ -75,9 +136,8 @@ int cpu_probe_open(struct cpu_probe **out, char *err, size_t errlen)
 		goto fail;
 
 	p->ncpus = rc;
-	p->threads_fd = bpf_map__fd(p->skel->maps.threads);
 	p->processes_fd = bpf_map__fd(p->skel->maps.processes);
-	p->totals_fd = bpf_map__fd(p->skel->maps.cpu_totals);
+	p->lost_fd = bpf_map__fd(p->skel->maps.threads_lost);
 	*out = p;
 	return 0;
 
@@ -91,15 +151,20 @@ void cpu_probe_close(struct cpu_probe *p)
 {
 	if (!p)
 		return;
+	if (p->table.entries)
+		munmap(p->table.entries, p->table_len);
+	pid_bitmap_unmap(&p->used);
 	pid_bitmap_unmap(&p->watched);
 	cpu_sched__destroy(p->skel);
+	free(p->recs);
+	free(p->retired.v);
 	free(p->last);
 	free(p);
 }
 
-int cpu_probe_watch_process(struct cpu_probe *p, pid_t tgid, uint32_t vm_slot)
+struct cpu_sched *cpu_probe_skeleton(struct cpu_probe *p)
 {
-	return tgid > 0 ? map_set_u32(p->processes_fd, (uint32_t)tgid, vm_slot) : -EINVAL;
+	return p->skel;
 }
 
 /* The scheduler's own counters of a thread, as /proc shows them. */
@@ -196,153 +261,74 @@ static bool thread_alive(char state)
 	return state && state != 'Z' && state != 'X' && state != 'x';
 }
 
-/* Changes the owner of an existing entry, keeping its timestamps: the
- * interval in progress is then counted for the new owner. Returns -ENOENT if
- * there is no entry. */
-static int reassign_thread(struct cpu_probe *p, __u32 tid, uint32_t vm_slot, int32_t vcpu)
-{
-	struct vigil_thread t;
+/* --- counters of one thread ------------------------------------------------ */
 
-	if (bpf_map_lookup_elem(p->threads_fd, &tid, &t))
-		return -errno;
-	/* Rewriting an entry can undo a fold the kernel makes at that very
-	 * moment (that slice would then count twice), so an unchanged entry is
-	 * left alone; a vCPU thread is renamed once, just after it starts. */
-	if (t.vm_slot == vm_slot && t.vcpu == vcpu)
-		return 0;
-	t.vm_slot = vm_slot;
-	t.vcpu = vcpu;
-	if (bpf_map_update_elem(p->threads_fd, &tid, &t, BPF_EXIST))
-		return -errno;
-	return 0;
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
 }
 
-/* A thread is counted from now: what its scheduler counters hold already is
- * marked as seen. Returns -EEXIST if the thread has an entry already. */
-static int insert_thread(struct cpu_probe *p, pid_t tid, uint32_t vm_slot, int32_t vcpu)
+static uint64_t monotonic_ns(void)
 {
-	struct vigil_thread fresh = { .vm_slot = vm_slot, .vcpu = vcpu };
-	__u32 key = (__u32)tid;
-	struct task_sched now;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The counters as the kernel last copied them into the entry. */
+static struct thread_counts entry_raw(const struct vigil_thread *e)
+{
+	return (struct thread_counts){ e->exec_ns, e->delay_ns, e->nivcsw, e->minflt, e->majflt };
+}
+
+/* The counters now: the entry, plus what /proc shows beyond it (the slice
+ * running now, and any copy a missed context switch has put off), plus a
+ * wait still in progress, which run_delay only counts once it ends: the
+ * time since the wakeup or preemption, as long as the thread has not got a
+ * CPU since (pcount unchanged). -ESRCH if the thread is gone. */
+static int live_raw(const struct vigil_thread *e, uint64_t now, struct thread_counts *out)
+{
+	struct task_sched cur;
 	struct task_stat stat;
 
-	if (!thread_alive(thread_state(tid)) || read_task_sched(tid, &now) < 0)
+	*out = entry_raw(e);
+	if (read_task_sched((pid_t)e->tid, &cur) < 0)
 		return -ESRCH;
-	fresh.seen_exec_ns = now.exec_ns;
-	fresh.seen_delay_ns = now.delay_ns;
-	fresh.seen_nivcsw = read_nivcsw(tid);
-	if (read_task_stat(tid, &stat) == 0) {
-		fresh.seen_minflt = stat.minflt;
-		fresh.seen_majflt = stat.majflt;
-	}
-	/* The bit first: a bit without an entry only costs a lookup, while an
-	 * entry without its bit would not be counted. */
-	pid_bitmap_set(&p->watched, tid);
-	if (bpf_map_update_elem(p->threads_fd, &key, &fresh, BPF_NOEXIST))
-		return -errno;
-	/* The kernel drops an entry at its thread's last context switch; a
-	 * thread that exited in between has had that switch already. */
-	if (!thread_alive(thread_state(tid))) {
-		bpf_map_delete_elem(p->threads_fd, &key);
-		pid_bitmap_clear(&p->watched, tid);
-		return -ESRCH;
+	out->on_cpu_ns = max_u64(out->on_cpu_ns, cur.exec_ns);
+	out->wait_ns = max_u64(out->wait_ns, cur.delay_ns);
+	if (e->queued_since && e->queued_since < now && cur.pcount == e->queued_pcount)
+		out->wait_ns += now - e->queued_since;
+	if (read_task_stat((pid_t)e->tid, &stat) == 0) {
+		out->minor_faults = max_u64(out->minor_faults, stat.minflt);
+		out->major_faults = max_u64(out->major_faults, stat.majflt);
 	}
 	return 0;
 }
 
-/* Returns -ESRCH if the thread has exited. */
-int cpu_probe_watch_thread(struct cpu_probe *p, pid_t tid, uint32_t vm_slot, int32_t vcpu)
+static uint64_t counted_one(uint64_t raw, uint64_t base, uint64_t *last)
 {
-	int rc;
+	uint64_t v = raw > base ? raw - base : 0;
 
-	if (tid <= 0)
-		return -EINVAL;
-	rc = reassign_thread(p, (__u32)tid, vm_slot, vcpu);
-	if (rc == -ENOENT)
-		rc = insert_thread(p, tid, vm_slot, vcpu);
-	/* The kernel added it in between, at the thread's first wakeup. */
-	if (rc == -EEXIST)
-		rc = reassign_thread(p, (__u32)tid, vm_slot, vcpu);
-	if (rc == 0)
-		pid_bitmap_set(&p->watched, tid);
-	return rc == -ENOENT ? -ESRCH : rc;
+	*last = max_u64(*last, v);
+	return *last;
 }
 
-static int forget_threads(struct cpu_probe *p, uint32_t vm_slot)
+/* What the thread counted for its bucket, never below the previous read. */
+static struct thread_counts counted(struct thread_rec *rec, const struct thread_counts *raw)
 {
-	void *keys = NULL;
-	int n = map_keys_list(p->threads_fd, sizeof(__u32), VIGIL_MAX_THREADS, &keys);
-	const __u32 *tids = keys;
-	struct vigil_thread t;
-	int rc = n < 0 ? n : 0;
-
-	for (int i = 0; i < n && !rc; i++)
-		if (bpf_map_lookup_elem(p->threads_fd, &tids[i], &t) == 0 && t.vm_slot == vm_slot) {
-			rc = map_delete_key(p->threads_fd, &tids[i]);
-			pid_bitmap_clear(&p->watched, (pid_t)tids[i]);
-		}
-	free(keys);
-	return rc;
+	return (struct thread_counts){
+		counted_one(raw->on_cpu_ns, rec->base.on_cpu_ns, &rec->last.on_cpu_ns),
+		counted_one(raw->wait_ns, rec->base.wait_ns, &rec->last.wait_ns),
+		counted_one(raw->nr_preempted, rec->base.nr_preempted, &rec->last.nr_preempted),
+		counted_one(raw->minor_faults, rec->base.minor_faults, &rec->last.minor_faults),
+		counted_one(raw->major_faults, rec->base.major_faults, &rec->last.major_faults),
+	};
 }
 
-static int forget_processes(struct cpu_probe *p, uint32_t vm_slot)
-{
-	return map_forget_u32_value(p->processes_fd, VIGIL_MAX_PROCESSES, vm_slot);
-}
+/* --- readings by bucket ------------------------------------------------------ */
 
-static int forget_buckets(struct cpu_probe *p, uint32_t vm_slot)
-{
-	void *keys = NULL;
-	int n = map_keys_list(p->totals_fd, sizeof(struct vigil_bucket_key), VIGIL_MAX_BUCKETS, &keys);
-	const struct vigil_bucket_key *buckets = keys;
-	int rc = n < 0 ? n : 0;
-	size_t kept = 0;
-
-	for (int i = 0; i < n && !rc; i++)
-		if (buckets[i].vm_slot == vm_slot)
-			rc = map_delete_key(p->totals_fd, &buckets[i]);
-	free(keys);
-
-	for (size_t i = 0; i < p->nlast; i++)
-		if (p->last[i].vm_slot != vm_slot)
-			p->last[kept++] = p->last[i];
-	p->nlast = kept;
-	return rc;
-}
-
-/* Threads first, so that no watched thread recreates a bucket that has just
- * been deleted. A thread already inside a tracepoint can still do so; the
- * bucket then holds at most that one interval. */
-int cpu_probe_forget_slot(struct cpu_probe *p, uint32_t vm_slot)
-{
-	int rc = forget_threads(p, vm_slot);
-
-	if (!rc)
-		rc = forget_processes(p, vm_slot);
-	if (!rc)
-		rc = forget_buckets(p, vm_slot);
-	return rc;
-}
-
-/* --- snapshot ------------------------------------------------------------ */
-
-/* How often a bucket is read again when one of its threads changed state
- * during the read. */
-#define READ_ATTEMPTS 4
-
-/* A growable array of readings, sorted by (vm_slot, vcpu). */
-struct readings {
-	struct cpu_bucket_reading *v;
-	size_t n, cap;
-};
-
-/* A watched thread, listed under the bucket it counts for. */
-struct listed_thread {
-	struct vigil_bucket_key bucket;
-	__u32 tid;
-};
-
-static int cmp_bucket(const struct vigil_bucket_key *a, const struct vigil_bucket_key *b)
+static int cmp_bucket(const struct bucket_key *a, const struct bucket_key *b)
 {
 	if (a->vm_slot != b->vm_slot)
 		return a->vm_slot < b->vm_slot ? -1 : 1;
@@ -351,55 +337,19 @@ static int cmp_bucket(const struct vigil_bucket_key *a, const struct vigil_bucke
 	return 0;
 }
 
-static int cmp_bucket_keys(const void *a, const void *b)
+static struct bucket_key bucket_of_reading(const struct cpu_bucket_reading *r)
 {
-	return cmp_bucket(a, b);
-}
-
-static int cmp_listed_threads(const void *a, const void *b)
-{
-	const struct listed_thread *x = a, *y = b;
-	int c = cmp_bucket(&x->bucket, &y->bucket);
-
-	return c ? c : (x->tid > y->tid) - (x->tid < y->tid);
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
-
-	return (x > y) - (x < y);
-}
-
-static struct vigil_bucket_key bucket_of_reading(const struct cpu_bucket_reading *r)
-{
-	return (struct vigil_bucket_key){ .vm_slot = r->vm_slot, .vcpu = r->vcpu };
-}
-
-/* Sorts and drops the duplicates a restarted map walk may have listed. */
-static size_t sort_unique(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
-{
-	char *v = base;
-	size_t kept = 0;
-
-	qsort(base, n, size, cmp);
-	for (size_t i = 0; i < n; i++) {
-		if (kept && cmp(v + (kept - 1) * size, v + i * size) == 0)
-			continue;
-		memmove(v + kept * size, v + i * size, size);
-		kept++;
-	}
-	return kept;
+	return (struct bucket_key){ .vm_slot = r->vm_slot, .vcpu = r->vcpu };
 }
 
 /* Index of the first reading not below key. */
-static size_t lower_bound(const struct cpu_bucket_reading *v, size_t n, const struct vigil_bucket_key *key)
+static size_t lower_bound(const struct cpu_bucket_reading *v, size_t n, const struct bucket_key *key)
 {
 	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		struct vigil_bucket_key k = bucket_of_reading(&v[mid]);
+		struct bucket_key k = bucket_of_reading(&v[mid]);
 
 		if (cmp_bucket(&k, key) < 0)
 			lo = mid + 1;
@@ -409,14 +359,14 @@ static size_t lower_bound(const struct cpu_bucket_reading *v, size_t n, const st
 	return lo;
 }
 
-static bool reading_is(const struct cpu_bucket_reading *r, const struct vigil_bucket_key *key)
+static bool reading_is(const struct cpu_bucket_reading *r, const struct bucket_key *key)
 {
 	return r->vm_slot == key->vm_slot && r->vcpu == key->vcpu;
 }
 
 /* The reading of a bucket in a sorted array, or NULL. */
 static const struct cpu_bucket_reading *find_reading(const struct cpu_bucket_reading *v, size_t n,
-						     const struct vigil_bucket_key *key)
+						     const struct bucket_key *key)
 {
 	size_t i = lower_bound(v, n, key);
 
@@ -424,7 +374,7 @@ static const struct cpu_bucket_reading *find_reading(const struct cpu_bucket_rea
 }
 
 /* Adds a bucket with zero counters unless it is listed already. */
-static int add_bucket(struct readings *r, const struct vigil_bucket_key *key)
+static int add_bucket(struct readings *r, const struct bucket_key *key)
 {
 	size_t i = lower_bound(r->v, r->n, key);
 
@@ -445,208 +395,303 @@ static int add_bucket(struct readings *r, const struct vigil_bucket_key *key)
 	return 0;
 }
 
-/* Lists the buckets the kernel has created. */
-static int list_buckets(struct cpu_probe *p, struct readings *r)
+/* The bucket's reading, added with zero counters if it is not there yet. */
+static struct cpu_bucket_reading *bucket_reading(struct readings *r, const struct bucket_key *key)
 {
-	void *keys = NULL;
-	int n = map_keys_list(p->totals_fd, sizeof(struct vigil_bucket_key), VIGIL_MAX_BUCKETS, &keys);
-	const struct vigil_bucket_key *buckets = keys;
-	int rc = n < 0 ? n : 0;
+	size_t i;
 
-	/* Sorted first, so that every bucket is appended at the end. */
-	if (n > 0)
-		n = (int)sort_unique(keys, (size_t)n, sizeof(*buckets), cmp_bucket_keys);
-	for (int i = 0; i < n && !rc; i++)
-		rc = add_bucket(r, &buckets[i]);
-	free(keys);
-	return rc;
+	if (add_bucket(r, key) < 0)
+		return NULL;
+	i = lower_bound(r->v, r->n, key);
+	return &r->v[i];
 }
 
-/* Lists the watched threads sorted by bucket, and adds the buckets that only
- * have a thread so far. *out is malloc'd. Returns the count or -errno. */
-/* Whether the thread has exited. /proc/TID resolves any thread id. */
-static bool thread_gone(__u32 tid)
+static int add_counts(struct readings *r, const struct bucket_key *key, const struct thread_counts *c)
 {
-	char path[32];
+	struct cpu_bucket_reading *b = bucket_reading(r, key);
 
-	snprintf(path, sizeof(path), "/proc/%u", tid);
-	return access(path, F_OK) != 0 && errno == ENOENT;
-}
-
-/* The kernel drops a thread's entry at its last context switch, but the
- * tracepoint does not report every switch (docs/cpu-accounting.md). An entry
- * left behind would count an unrelated task that is later given the same
- * id, so it is dropped here once the thread is gone. What that thread ran
- * after its last fold is lost: at most one slice. */
-static void drop_gone_thread(struct cpu_probe *p, __u32 tid)
-{
-	bpf_map_delete_elem(p->threads_fd, &tid);
-	pid_bitmap_clear(&p->watched, (pid_t)tid);
-}
-
-static int list_threads(struct cpu_probe *p, struct readings *r, struct listed_thread **out)
-{
-	void *keys = NULL;
-	int n = map_keys_list(p->threads_fd, sizeof(__u32), VIGIL_MAX_THREADS, &keys);
-	const __u32 *tids = keys;
-	struct listed_thread *listed;
-	size_t count = 0;
-	int rc = 0;
-
-	if (n < 0)
-		return n;
-	n = (int)sort_unique(keys, (size_t)n, sizeof(*tids), cmp_u32);
-	listed = malloc(((size_t)n + 1) * sizeof(*listed));
-	if (!listed) {
-		free(keys);
+	if (!b)
 		return -ENOMEM;
-	}
-	for (int i = 0; i < n; i++) {
-		struct vigil_thread t;
+	b->on_cpu_ns += c->on_cpu_ns;
+	b->wait_ns += c->wait_ns;
+	b->nr_preempted += c->nr_preempted;
+	b->minor_faults += c->minor_faults;
+	b->major_faults += c->major_faults;
+	return 0;
+}
 
-		if (bpf_map_lookup_elem(p->threads_fd, &tids[i], &t))
-			continue; /* exited meanwhile */
-		if (thread_gone(tids[i])) {
-			drop_gone_thread(p, tids[i]);
-			continue;
+static int readings_copy(struct readings *dst, const struct readings *src)
+{
+	dst->v = malloc((src->n + 1) * sizeof(*dst->v));
+	if (!dst->v)
+		return -ENOMEM;
+	if (src->n)
+		memcpy(dst->v, src->v, src->n * sizeof(*dst->v));
+	dst->n = src->n;
+	dst->cap = src->n + 1;
+	return 0;
+}
+
+/* Drops every reading of a VM slot. */
+static void readings_forget_slot(struct cpu_bucket_reading *v, size_t *n, uint32_t vm_slot)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < *n; i++)
+		if (v[i].vm_slot != vm_slot)
+			v[kept++] = v[i];
+	*n = kept;
+}
+
+/* --- the loader's records of table entries ---------------------------------- */
+
+static size_t rec_lower_bound(const struct cpu_probe *p, uint32_t pos)
+{
+	size_t lo = 0, hi = p->nrecs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p->recs[mid].pos < pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The record of entry pos for tid; a new one (counting from base) if there
+ * is none, or if it was of an earlier thread at that position. */
+static struct thread_rec *rec_for(struct cpu_probe *p, uint32_t pos, uint32_t tid, const struct thread_counts *base)
+{
+	size_t i = rec_lower_bound(p, pos);
+	struct thread_rec *rec;
+
+	if (i == p->nrecs || p->recs[i].pos != pos) {
+		if (p->nrecs == p->caprecs) {
+			size_t cap = p->caprecs ? 2 * p->caprecs : 64;
+			struct thread_rec *grown = realloc(p->recs, cap * sizeof(*grown));
+
+			if (!grown)
+				return NULL;
+			p->recs = grown;
+			p->caprecs = cap;
 		}
-		listed[count++] = (struct listed_thread){
-			.bucket = { .vm_slot = t.vm_slot, .vcpu = t.vcpu },
-			.tid = tids[i],
-		};
+		memmove(&p->recs[i + 1], &p->recs[i], (p->nrecs - i) * sizeof(p->recs[0]));
+		p->nrecs++;
+		p->recs[i].tid = 0;
 	}
-	free(keys);
-	qsort(listed, count, sizeof(*listed), cmp_listed_threads);
-	for (size_t i = 0; i < count && !rc; i++)
-		rc = add_bucket(r, &listed[i].bucket);
-	if (rc) {
-		free(listed);
-		return rc;
-	}
-	*out = listed;
-	return (int)count;
+	rec = &p->recs[i];
+	if (rec->tid != tid)
+		*rec = (struct thread_rec){ .pos = pos, .tid = tid, .base = *base };
+	return rec;
 }
 
-/* A thread that has no entry reads as never running nor waiting. */
-static void read_thread(struct cpu_probe *p, __u32 tid, struct vigil_thread *t)
+static void rec_drop(struct cpu_probe *p, uint32_t pos)
 {
-	if (bpf_map_lookup_elem(p->threads_fd, &tid, t))
-		memset(t, 0, sizeof(*t));
+	size_t i = rec_lower_bound(p, pos);
+
+	if (i == p->nrecs || p->recs[i].pos != pos)
+		return;
+	memmove(&p->recs[i], &p->recs[i + 1], (p->nrecs - i - 1) * sizeof(p->recs[0]));
+	p->nrecs--;
 }
 
-/* Sums the per-CPU counters of a bucket into out. */
-static int read_totals(struct cpu_probe *p, const struct vigil_bucket_key *key,
-		       struct vigil_cpu_counters *percpu, struct cpu_bucket_reading *out)
+/* Frees a table entry and forgets its record. */
+static void entry_free(struct cpu_probe *p, uint32_t pos)
 {
-	out->on_cpu_ns = out->wait_ns = out->nr_preempted = 0;
-	out->minor_faults = out->major_faults = 0;
-	if (bpf_map_lookup_elem(p->totals_fd, key, percpu))
-		return errno == ENOENT ? 0 : -errno; /* not created yet */
-	for (int cpu = 0; cpu < p->ncpus; cpu++) {
-		out->on_cpu_ns += percpu[cpu].on_cpu_ns;
-		out->wait_ns += percpu[cpu].wait_ns;
-		out->nr_preempted += percpu[cpu].nr_preempted;
-		out->minor_faults += percpu[cpu].minor_faults;
-		out->major_faults += percpu[cpu].major_faults;
+	thread_table_free(&p->table, pos);
+	rec_drop(p, pos);
+}
+
+/* --- registration ---------------------------------------------------------- */
+
+int cpu_probe_watch_process(struct cpu_probe *p, pid_t tgid, uint32_t vm_slot)
+{
+	return tgid > 0 ? map_set_u32(p->processes_fd, (uint32_t)tgid, vm_slot) : -EINVAL;
+}
+
+/* Moves a watched thread to another bucket. What it counted so far stays
+ * with the old bucket; the new one counts it from now. */
+static int reassign_thread(struct cpu_probe *p, uint32_t pos, uint32_t vm_slot, int32_t vcpu)
+{
+	static const struct thread_counts zero;
+	struct bucket_key old;
+	struct thread_counts raw, so_far;
+	struct vigil_thread e;
+	struct thread_rec *rec;
+
+	thread_table_read(&p->table, pos, &e);
+	if (e.vm_slot == vm_slot && e.vcpu == vcpu)
+		return 0;
+	rec = rec_for(p, pos, e.tid, &zero);
+	if (!rec)
+		return -ENOMEM;
+	if (live_raw(&e, monotonic_ns(), &raw) < 0)
+		raw = entry_raw(&e);
+	so_far = counted(rec, &raw);
+	old = (struct bucket_key){ .vm_slot = e.vm_slot, .vcpu = e.vcpu };
+	if (add_counts(&p->retired, &old, &so_far) < 0)
+		return -ENOMEM;
+	rec->base = raw;
+	rec->last = zero;
+	thread_table_assign(&p->table, pos, vm_slot, vcpu);
+	return 0;
+}
+
+/* The counters a thread has now, from /proc, as the baseline it is counted
+ * from. -ESRCH if it is gone or exiting. */
+static int thread_baseline(pid_t tid, struct thread_counts *out)
+{
+	struct task_sched now;
+	struct task_stat stat;
+
+	if (!thread_alive(thread_state(tid)) || read_task_sched(tid, &now) < 0)
+		return -ESRCH;
+	*out = (struct thread_counts){ .on_cpu_ns = now.exec_ns, .wait_ns = now.delay_ns };
+	out->nr_preempted = read_nivcsw(tid);
+	if (read_task_stat(tid, &stat) == 0) {
+		out->minor_faults = stat.minflt;
+		out->major_faults = stat.majflt;
 	}
 	return 0;
 }
 
-/* Adds what the thread's scheduler counters gained since the kernel last
- * folded them: the slice running now, and any fold a missed context switch
- * has put off. A wait still in progress is not in run_delay yet; it is the
- * time since the wakeup or preemption, as long as the thread has not got a
- * CPU since (pcount unchanged). */
-static void add_unfolded(struct cpu_bucket_reading *out, __u32 tid, const struct vigil_thread *t, uint64_t now)
+/* A thread is counted from now: what its scheduler counters hold already is
+ * its baseline. */
+static int insert_thread(struct cpu_probe *p, pid_t tid, uint32_t vm_slot, int32_t vcpu)
 {
-	struct task_sched cur;
-	struct task_stat stat;
+	struct thread_counts base;
+	struct vigil_thread init = { .tid = (__u32)tid, .vm_slot = vm_slot, .vcpu = vcpu };
+	long pos, first;
 
-	if (read_task_sched((pid_t)tid, &cur) < 0)
-		return; /* exited: its last switch folded everything */
-	if (cur.exec_ns > t->seen_exec_ns)
-		out->on_cpu_ns += cur.exec_ns - t->seen_exec_ns;
-	if (cur.delay_ns > t->seen_delay_ns)
-		out->wait_ns += cur.delay_ns - t->seen_delay_ns;
-	if (t->queued_since && t->queued_since < now && cur.pcount == t->queued_pcount)
-		out->wait_ns += now - t->queued_since;
-	if (read_task_stat((pid_t)tid, &stat) < 0)
-		return;
-	if (stat.minflt > t->seen_minflt)
-		out->minor_faults += stat.minflt - t->seen_minflt;
-	if (stat.majflt > t->seen_majflt)
-		out->major_faults += stat.majflt - t->seen_majflt;
-}
-
-static bool same_fold(const struct vigil_thread *a, const struct vigil_thread *b)
-{
-	return a->seen_exec_ns == b->seen_exec_ns && a->seen_delay_ns == b->seen_delay_ns &&
-	       a->seen_nivcsw == b->seen_nivcsw && a->seen_minflt == b->seen_minflt &&
-	       a->seen_majflt == b->seen_majflt && a->queued_since == b->queued_since;
-}
-
-/* Reads one bucket: its totals plus what its threads have not folded yet. A
- * fold between the two reads would count in both or neither, so the threads
- * are read before and after the totals and the read is repeated until none
- * of them was folded in between. before has room for n threads. */
-static int read_bucket(struct cpu_probe *p, uint64_t now, const struct listed_thread *threads, size_t n,
-		       struct vigil_cpu_counters *percpu, struct vigil_thread *before,
-		       struct cpu_bucket_reading *out)
-{
-	struct vigil_bucket_key key = bucket_of_reading(out);
-
-	for (int attempt = 1;; attempt++) {
-		bool stable = true;
-		int rc;
-
-		for (size_t i = 0; i < n; i++)
-			read_thread(p, threads[i].tid, &before[i]);
-		rc = read_totals(p, &key, percpu, out);
-		if (rc)
-			return rc;
-		for (size_t i = 0; i < n; i++) {
-			struct vigil_thread after;
-
-			read_thread(p, threads[i].tid, &after);
-			stable = stable && same_fold(&after, &before[i]);
-			/* Skipped if reassigned meanwhile: its time belongs elsewhere. */
-			if (after.vm_slot == key.vm_slot && after.vcpu == key.vcpu)
-				add_unfolded(out, threads[i].tid, &after, now);
-		}
-		/* Unstable after several tries means threads that switch
-		 * very often, so what a read may miss is short; the next
-		 * snapshot has it, and hold_monotonic() bridges the gap. */
-		if (stable || attempt == READ_ATTEMPTS)
-			return 0;
+	if (thread_baseline(tid, &base) < 0)
+		return -ESRCH;
+	init.exec_ns = base.on_cpu_ns;
+	init.delay_ns = base.wait_ns;
+	init.nivcsw = base.nr_preempted;
+	init.minflt = base.minor_faults;
+	init.majflt = base.major_faults;
+	pos = thread_table_insert(&p->table, &init);
+	if (pos < 0) {
+		log_warn("thread %d: not counted, the thread table is full around its position", (int)tid);
+		return (int)pos;
 	}
+	/* The kernel claimed an entry too, at the thread's first wakeup: its
+	 * own (counting a new thread from zero) is the one it uses. */
+	first = thread_table_first(&p->table, (__u32)tid);
+	if (first != pos) {
+		thread_table_free(&p->table, (uint32_t)pos);
+		pos = thread_table_find(&p->table, (__u32)tid);
+		return pos < 0 ? 0 : reassign_thread(p, (uint32_t)pos, vm_slot, vcpu);
+	}
+	if (!rec_for(p, (uint32_t)pos, (__u32)tid, &base)) {
+		entry_free(p, (uint32_t)pos);
+		return -ENOMEM;
+	}
+	pid_bitmap_set(&p->watched, tid);
+	/* A thread that exited meanwhile is freed at the next snapshot, having
+	 * counted nothing. */
+	return thread_alive(thread_state(tid)) ? 0 : -ESRCH;
 }
 
-/* Reads every listed bucket, walking the buckets and the threads (both
- * sorted by bucket) side by side. */
-static int read_buckets(struct cpu_probe *p, uint64_t now, struct readings *r,
-			const struct listed_thread *threads, size_t nthreads)
+/* Returns -ESRCH if the thread has exited. */
+int cpu_probe_watch_thread(struct cpu_probe *p, pid_t tid, uint32_t vm_slot, int32_t vcpu)
 {
-	struct vigil_cpu_counters *percpu = calloc((size_t)p->ncpus, sizeof(*percpu));
-	struct vigil_thread *before = calloc(nthreads + 1, sizeof(*before));
-	size_t t = 0;
-	int rc = percpu && before ? 0 : -ENOMEM;
+	long pos;
 
-	for (size_t i = 0; i < r->n && !rc; i++) {
-		struct vigil_bucket_key key = bucket_of_reading(&r->v[i]);
-		size_t first = t;
+	if (tid <= 0)
+		return -EINVAL;
+	pos = thread_table_find(&p->table, (__u32)tid);
+	if (pos >= 0)
+		return reassign_thread(p, (uint32_t)pos, vm_slot, vcpu);
+	return insert_thread(p, tid, vm_slot, vcpu);
+}
 
-		while (t < nthreads && cmp_bucket(&threads[t].bucket, &key) == 0)
-			t++;
-		rc = read_bucket(p, now, threads + first, t - first, percpu, before, &r->v[i]);
+/* Processes first, so that the kernel adds no new thread of the slot once
+ * its threads are gone. A thread already inside sched_wakeup_new can still
+ * be added; it then counts toward the slot's next VM until it exits. */
+int cpu_probe_forget_slot(struct cpu_probe *p, uint32_t vm_slot)
+{
+	int rc = map_forget_u32_value(p->processes_fd, VIGIL_MAX_PROCESSES, vm_slot);
+
+	for (long pos = thread_table_next_used(&p->table, 0); pos >= 0;
+	     pos = thread_table_next_used(&p->table, (uint32_t)pos + 1)) {
+		struct vigil_thread e;
+
+		thread_table_read(&p->table, (uint32_t)pos, &e);
+		if (!e.tid || !(e.flags & VIGIL_THREAD_READY) || e.vm_slot != vm_slot)
+			continue;
+		pid_bitmap_clear(&p->watched, (pid_t)e.tid);
+		entry_free(p, (uint32_t)pos);
 	}
-	free(before);
-	free(percpu);
+	readings_forget_slot(p->retired.v, &p->retired.n, vm_slot);
+	readings_forget_slot(p->last, &p->nlast, vm_slot);
 	return rc;
 }
 
-static uint64_t max_u64(uint64_t a, uint64_t b)
+/* --- snapshot ------------------------------------------------------------ */
+
+/* Adds one entry's counters to its bucket. A thread that is gone (its last
+ * switch seen, or no longer in /proc) adds them to its bucket's retired
+ * total too, and its entry is freed. A second entry of the same thread
+ * (claimed by both sides at once) is freed unused. */
+static int count_entry(struct cpu_probe *p, uint32_t pos, uint64_t now, struct readings *r)
 {
-	return a > b ? a : b;
+	static const struct thread_counts zero;
+	struct vigil_thread e;
+	struct thread_counts raw, c;
+	struct bucket_key key;
+	struct thread_rec *rec;
+	long first;
+	bool gone;
+	int rc;
+
+	thread_table_read(&p->table, pos, &e);
+	if (!e.tid || !(e.flags & VIGIL_THREAD_READY))
+		return 0;
+	first = thread_table_first(&p->table, e.tid);
+	if (first != (long)pos) {
+		if (first >= 0 && thread_table_find(&p->table, e.tid) == first)
+			entry_free(p, pos);
+		return 0;
+	}
+	/* An entry the loader did not claim is a new thread: from zero. */
+	rec = rec_for(p, pos, e.tid, &zero);
+	if (!rec)
+		return -ENOMEM;
+	gone = (e.flags & VIGIL_THREAD_DEAD) || live_raw(&e, now, &raw) < 0;
+	if (gone)
+		raw = entry_raw(&e);
+	c = counted(rec, &raw);
+	key = (struct bucket_key){ .vm_slot = e.vm_slot, .vcpu = e.vcpu };
+	rc = add_counts(r, &key, &c);
+	if (rc || !gone)
+		return rc;
+	/* What ran after the last copy of a thread whose final switch was not
+	 * reported is lost: at most one slice. */
+	rc = add_counts(&p->retired, &key, &c);
+	if (rc)
+		return rc;
+	if (!(e.flags & VIGIL_THREAD_DEAD))
+		pid_bitmap_clear(&p->watched, (pid_t)e.tid);
+	entry_free(p, pos);
+	return 0;
+}
+
+/* Logs when more new threads found the table full. */
+static void report_lost(struct cpu_probe *p)
+{
+	uint64_t *percpu = calloc((size_t)p->ncpus, sizeof(*percpu));
+	uint64_t lost = 0;
+	__u32 zero = 0;
+
+	if (percpu && map_sum_percpu_u64(p->lost_fd, &zero, percpu, p->ncpus, &lost) == 0 && lost > p->lost_reported) {
+		log_warn("%llu new threads of watched VMs are not counted: the thread table was full around their "
+			 "positions", (unsigned long long)(lost - p->lost_reported));
+		p->lost_reported = lost;
+	}
+	free(percpu);
 }
 
 /* Keeps readings from going below the previous snapshot (a bucket read after
@@ -658,7 +703,7 @@ static int hold_monotonic(struct cpu_probe *p, struct readings *r)
 
 	for (size_t i = 0; i < r->n; i++) {
 		struct cpu_bucket_reading *b = &r->v[i];
-		struct vigil_bucket_key key = bucket_of_reading(b);
+		struct bucket_key key = bucket_of_reading(b);
 		const struct cpu_bucket_reading *prev = find_reading(p->last, p->nlast, &key);
 
 		if (!prev)
@@ -683,25 +728,20 @@ static int hold_monotonic(struct cpu_probe *p, struct readings *r)
 int cpu_probe_snapshot(struct cpu_probe *p, uint64_t now_mono_ns, struct cpu_bucket_reading **out)
 {
 	struct readings r = { 0 };
-	struct listed_thread *threads = NULL;
-	int nthreads, rc;
+	int rc;
 
 	*out = NULL;
-	rc = list_buckets(p, &r);
-	if (!rc) {
-		nthreads = list_threads(p, &r, &threads);
-		rc = nthreads < 0 ? nthreads : read_buckets(p, now_mono_ns, &r, threads, (size_t)nthreads);
-	}
+	rc = readings_copy(&r, &p->retired);
+	for (long pos = thread_table_next_used(&p->table, 0); pos >= 0 && !rc;
+	     pos = thread_table_next_used(&p->table, (uint32_t)pos + 1))
+		rc = count_entry(p, (uint32_t)pos, now_mono_ns, &r);
+	report_lost(p);
 	if (!rc)
 		rc = hold_monotonic(p, &r);
-	free(threads);
 	if (rc) {
 		free(r.v);
 		return rc;
 	}
-	/* An empty result is still a valid allocation for the caller to free. */
-	*out = r.v ? r.v : calloc(1, sizeof(**out));
-	if (!*out)
-		return -ENOMEM;
+	*out = r.v;
 	return (int)r.n;
 }

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 struct cpu_probe;
+struct cpu_sched;
 
 /* One cumulative reading of a (VM slot, vCPU) bucket. vcpu is -1 for the
  * VM's non-vCPU threads. Values only grow while the slot lives. */
@@ -28,6 +29,9 @@ struct cpu_bucket_reading {
  * and writes a message naming the failed step into err. */
 int cpu_probe_open(struct cpu_probe **out, char *err, size_t errlen);
 void cpu_probe_close(struct cpu_probe *p);
+
+/* The loaded programs and maps, for benchmarks (bench/sched_cost.c). */
+struct cpu_sched *cpu_probe_skeleton(struct cpu_probe *p);
 
 /* New threads of tgid (created after this call) are counted for vm_slot as
  * non-vCPU threads from their first wakeup. Existing threads must be added

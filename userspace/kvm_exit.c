@@ -430,24 +430,13 @@ static size_t sort_unique_keys(struct vigil_kvm_exit_key *keys, size_t n)
 	return kept;
 }
 
-/* The sum over CPUs of a per-CPU u64. Returns -ENOENT if the key is gone. */
-static int sum_percpu(int fd, const void *key, __u64 *percpu, int ncpus, uint64_t *out)
-{
-	if (bpf_map_lookup_elem(fd, key, percpu))
-		return -errno;
-	*out = 0;
-	for (int cpu = 0; cpu < ncpus; cpu++)
-		*out += percpu[cpu];
-	return 0;
-}
-
 int kvm_probe_snapshot(struct kvm_probe *p, struct kvm_exit_reading **out)
 {
 	void *raw = NULL;
 	int n = map_keys_list(p->counts_fd, sizeof(struct vigil_kvm_exit_key), VIGIL_KVM_MAX_COUNTERS, &raw);
 	struct vigil_kvm_exit_key *keys = raw;
 	struct kvm_exit_reading *readings;
-	__u64 *percpu;
+	uint64_t *percpu;
 	size_t count = 0, nkeys;
 	int rc = 0;
 
@@ -463,7 +452,7 @@ int kvm_probe_snapshot(struct kvm_probe *p, struct kvm_exit_reading **out)
 	for (size_t i = 0; i < nkeys && !rc; i++) {
 		struct kvm_exit_reading *r = &readings[count];
 
-		rc = sum_percpu(p->counts_fd, &keys[i], percpu, p->ncpus, &r->count);
+		rc = map_sum_percpu_u64(p->counts_fd, &keys[i], percpu, p->ncpus, &r->count);
 		if (rc == -ENOENT) {
 			rc = 0; /* its slot was forgotten meanwhile */
 			continue;
@@ -485,13 +474,13 @@ int kvm_probe_snapshot(struct kvm_probe *p, struct kvm_exit_reading **out)
 
 int kvm_probe_lost(struct kvm_probe *p, uint64_t *out)
 {
-	__u64 *percpu = calloc((size_t)p->ncpus, sizeof(*percpu));
+	uint64_t *percpu = calloc((size_t)p->ncpus, sizeof(*percpu));
 	__u32 zero = 0;
 	int rc;
 
 	if (!percpu)
 		return -ENOMEM;
-	rc = sum_percpu(p->lost_fd, &zero, percpu, p->ncpus, out);
+	rc = map_sum_percpu_u64(p->lost_fd, &zero, percpu, p->ncpus, out);
 	free(percpu);
 	return rc;
 }

@@ -81,3 +81,13 @@ void libbpf_warnings_only(void)
 {
 	libbpf_set_print(print_warnings);
 }
+
+int map_sum_percpu_u64(int fd, const void *key, uint64_t *percpu, int ncpus, uint64_t *out)
+{
+	if (bpf_map_lookup_elem(fd, key, percpu))
+		return -errno;
+	*out = 0;
+	for (int cpu = 0; cpu < ncpus; cpu++)
+		*out += percpu[cpu];
+	return 0;
+}

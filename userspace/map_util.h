@@ -23,6 +23,10 @@ int map_forget_u32_value(int fd, size_t max_entries, uint32_t value);
  * 0, -EINVAL for a key of 0, or -errno. */
 int map_set_u32(int fd, uint32_t key, uint32_t value);
 
+/* The sum over CPUs of a per-CPU u64 value; percpu has room for ncpus.
+ * Returns -ENOENT if the key is gone, or -errno. */
+int map_sum_percpu_u64(int fd, const void *key, uint64_t *percpu, int ncpus, uint64_t *out);
+
 /* Routes libbpf's own messages to stderr, warnings only: its info and debug
  * output is noise in a daemon. */
 void libbpf_warnings_only(void);

@@ -1,9 +1,12 @@
 /* Test load generator: N threads, each busy for a fixed share of every 20 ms.
  *
  *   burn [--duty PCT] [--threads N] [--name-threads FMT] [--seconds S]
+ *        [--lifetime-ms MS]
  *
  * FMT names thread i, e.g. "CPU %d/KVM" makes the threads look like QEMU vCPU
- * threads. The pid is printed on start. The run is bounded (at most an hour)
+ * threads. With --lifetime-ms each thread exits after MS ms and a new one
+ * takes its place, so that the process's CPU time is mostly that of threads
+ * which have exited. The pid is printed on start. The run is bounded (at most an hour)
  * so that a forgotten burn cannot heat a machine forever. */
 #include <errno.h>
 #include <getopt.h>
@@ -27,12 +30,13 @@ struct burn_config {
 	int nthreads;
 	int seconds;
 	const char *name_fmt;   /* NULL: threads keep the program's name */
+	int lifetime_ms;        /* 0: threads live for the whole run */
 };
 
 struct burner {
 	const struct burn_config *cfg;
 	int index;
-	int64_t deadline_ns;
+	int64_t deadline_ns;    /* when this thread stops */
 	pthread_t thread;
 };
 
@@ -118,7 +122,8 @@ static void usage(FILE *f)
 		   "  --duty PCT          busy share of every 20 ms, 0-100 (default 100)\n"
 		   "  --threads N         busy threads, 1-%d (default 1)\n"
 		   "  --name-threads FMT  name thread i FMT with i for its one %%d\n"
-		   "  --seconds S         run time, 1-%d (default 600)\n",
+		   "  --seconds S         run time, 1-%d (default 600)\n"
+		   "  --lifetime-ms MS    replace each thread by a new one every MS ms, 10-60000\n",
 		MAX_THREADS, MAX_SECONDS);
 }
 
@@ -130,6 +135,7 @@ static int parse_args(int argc, char **argv, struct burn_config *cfg)
 		{ "threads", required_argument, NULL, 't' },
 		{ "name-threads", required_argument, NULL, 'n' },
 		{ "seconds", required_argument, NULL, 's' },
+		{ "lifetime-ms", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -148,6 +154,9 @@ static int parse_args(int argc, char **argv, struct burn_config *cfg)
 			break;
 		case 's':
 			ok = parse_int(optarg, 1, MAX_SECONDS, &cfg->seconds);
+			break;
+		case 'l':
+			ok = parse_int(optarg, 10, 60000, &cfg->lifetime_ms);
 			break;
 		case 'n':
 			cfg->name_fmt = optarg;
@@ -174,6 +183,20 @@ static int parse_args(int argc, char **argv, struct burn_config *cfg)
 	return 0;
 }
 
+/* Starts burner b, to stop at the end of its lifetime or of the run. */
+static void burner_start(struct burner *b, int64_t run_deadline)
+{
+	int64_t end = b->cfg->lifetime_ms ? now_ns() + (int64_t)b->cfg->lifetime_ms * 1000000LL : run_deadline;
+	int rc;
+
+	b->deadline_ns = end < run_deadline ? end : run_deadline;
+	rc = pthread_create(&b->thread, NULL, burn_thread, b);
+	if (rc) {
+		fprintf(stderr, "burn: starting thread %d: %s\n", b->index, strerror(rc));
+		exit(1);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct burn_config cfg;
@@ -193,15 +216,18 @@ int main(int argc, char **argv)
 
 	deadline = now_ns() + (int64_t)cfg.seconds * 1000000000LL;
 	for (int i = 0; i < cfg.nthreads; i++) {
-		burners[i] = (struct burner){ .cfg = &cfg, .index = i, .deadline_ns = deadline };
-		rc = pthread_create(&burners[i].thread, NULL, burn_thread, &burners[i]);
-		if (rc) {
-			fprintf(stderr, "burn: starting thread %d: %s\n", i, strerror(rc));
-			exit(1);
-		}
+		burners[i] = (struct burner){ .cfg = &cfg, .index = i };
+		burner_start(&burners[i], deadline);
 	}
-	for (int i = 0; i < cfg.nthreads; i++)
-		pthread_join(burners[i].thread, NULL);
+	/* Every thread has the same lifetime, so joining in order replaces
+	 * each one as it ends. */
+	for (bool running = true; running;) {
+		for (int i = 0; i < cfg.nthreads; i++)
+			pthread_join(burners[i].thread, NULL);
+		running = cfg.lifetime_ms && now_ns() < deadline;
+		for (int i = 0; running && i < cfg.nthreads; i++)
+			burner_start(&burners[i], deadline);
+	}
 	free(burners);
 	return 0;
 }

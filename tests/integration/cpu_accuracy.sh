@@ -5,6 +5,11 @@
 # The "guest" has two vCPU threads that sleep and wake 50 times a second
 # next to the busy loop: it preempts the busy thread often, which is where
 # pairing switch-in and switch-out events used to lose whole slices.
+#
+# The "churn" process replaces its two threads by new ones every 100 ms, so
+# its CPU time is mostly that of threads that have exited: it checks that the
+# kernel adds new threads of a watched process, and that the final counters
+# of exiting threads are kept.
 source "$(dirname "$0")/../lib.sh"
 
 DB=$WORK/vigil.db
@@ -17,9 +22,11 @@ BUSY=$!; started $BUSY
 HALF=$!; started $HALF
 "$TBIN/burn" --duty 30 --threads 2 --name-threads "CPU %d/TCG" --seconds 120 > "$WORK/guest.pid" &
 GUEST=$!; started $GUEST
+"$TBIN/burn" --duty 20 --threads 2 --lifetime-ms 100 --seconds 120 > "$WORK/churn.pid" &
+CHURN=$!; started $CHURN
 
 start_collector "$DB" "$URL" || { check "collector starts" false; exit 0; }
-"$BIN/vigil-probe" --no-libvirt --collector "$URL" --pid busy=$BUSY --pid half=$HALF --pid guest=$GUEST \
+"$BIN/vigil-probe" --no-libvirt --collector "$URL" --pid busy=$BUSY --pid half=$HALF --pid guest=$GUEST --pid churn=$CHURN \
 	>> "$WORK/probe.log" 2>&1 &
 PROBE=$!; started $PROBE
 
@@ -27,22 +34,27 @@ PROBE=$!; started $PROBE
 wait_for "[ \"\$(sqlite3 '$DB' \"SELECT count(*) FROM interval_rows WHERE vm='half'\" 2>/dev/null)\" -gt 0 ]" 10
 sleep 1
 VCPU0=$(thread_named $GUEST "CPU 0/TCG"); VCPU1=$(thread_named $GUEST "CPU 1/TCG")
-t0=$(now_ms); busy0=$(proc_cpu_ms $BUSY); half0=$(proc_cpu_ms $HALF)
+t0=$(now_ms); busy0=$(proc_cpu_ms $BUSY); half0=$(proc_cpu_ms $HALF); churn0=$(proc_cpu_ms $CHURN)
 vcpu0_start=$(thread_sched_ms $GUEST $VCPU0); vcpu1_start=$(thread_sched_ms $GUEST $VCPU1)
 sleep $WINDOW
-t1=$(now_ms); busy1=$(proc_cpu_ms $BUSY); half1=$(proc_cpu_ms $HALF)
+t1=$(now_ms); busy1=$(proc_cpu_ms $BUSY); half1=$(proc_cpu_ms $HALF); churn1=$(proc_cpu_ms $CHURN)
 vcpu0_end=$(thread_sched_ms $GUEST $VCPU0); vcpu1_end=$(thread_sched_ms $GUEST $VCPU1)
 sleep 2.5 # the last interval of the window is shipped and committed
 
 busy_proc=$(awk -v a=$busy0 -v b=$busy1 -v t=$((t1 - t0)) 'BEGIN { printf "%.2f", (b - a) * 100 / t }')
 half_proc=$(awk -v a=$half0 -v b=$half1 -v t=$((t1 - t0)) 'BEGIN { printf "%.2f", (b - a) * 100 / t }')
+churn_proc=$(awk -v a=$churn0 -v b=$churn1 -v t=$((t1 - t0)) 'BEGIN { printf "%.2f", (b - a) * 100 / t }')
 busy_db=$(stored_mean "$DB" busy cpu.used_pct "" $t0 $t1)
 half_db=$(stored_mean "$DB" half cpu.used_pct "" $t0 $t1)
+churn_db=$(stored_mean "$DB" churn cpu.used_pct "" $t0 $t1)
 echo "  busy: /proc ${busy_proc}%  stored ${busy_db}%"
 echo "  half: /proc ${half_proc}%  stored ${half_db}%"
+echo "  churn (threads replaced every 100 ms): /proc ${churn_proc}%  stored ${churn_db}%"
 within3() { [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; exit !(d < 3 && d > -3) }'; }
 check "busy process CPU % within 3 points of /proc" within3 "$busy_proc" "$busy_db"
 check "half-busy process CPU % within 3 points of /proc" within3 "$half_proc" "$half_db"
+check "short-lived threads' CPU % within 3 points of /proc" within3 "$churn_proc" "$churn_db"
+check "short-lived threads measured running (>10%)" cmp "${churn_db:-0}" '>' 10
 # One vCPU thread: schedstat "on wait" ms at both ends of the window against
 # the stored vcpu=V series.
 check_vcpu() { # V "ON0 WAIT0" "ON1 WAIT1"
