@@ -143,7 +143,7 @@ $(BUILD)/bin/vigilctl: $(BUILD)/rel/cli/main.o $(REL_CLI) $(REL_COLL) $(REL_COMM
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(SAN_PROBE) $(SAN_COLL) $(SAN_CLI) $(SAN_COMMON)
 	@mkdir -p $(dir $@)
 	@echo '  LD      $@'
-	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Wno-missing-prototypes -o $@ $(filter %.c %.o,$^) $(LDLIBS) -lcmocka
 
 # Test drivers that link a loader (and through it the skeleton and libbpf);
 # the other helpers stand alone.

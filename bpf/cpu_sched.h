@@ -21,6 +21,10 @@
 #ifndef VIGIL_CPU_SCHED_H
 #define VIGIL_CPU_SCHED_H
 
+#ifndef __BPF__
+#include <linux/types.h> /* the BPF side has them from vmlinux.h */
+#endif
+
 #define VIGIL_THREAD_TABLE_BITS 17
 #define VIGIL_THREAD_PROBES     8
 /* The probe window of the last home position stays inside the array. */

@@ -126,7 +126,7 @@ static int run_history(const struct ctl_args *a)
 	if (reply)
 		wire_free(reply);
 	else
-		vigil__history_reply__free_unpacked(r, NULL);
+		history_reply_free(r);
 	return rc < 0 ? EXIT_RUNTIME : 0;
 }
 

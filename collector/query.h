@@ -30,6 +30,8 @@ void status_reply_free(Vigil__StatusReply *r);
  * that exists returns an empty reply. */
 int query_history(sqlite3 *db, int64_t now_ms, const Vigil__HistoryQuery *q, size_t max_rows,
 		  Vigil__HistoryReply **out, char *err, size_t errlen);
+/* Frees what query_history made (its rows share strings). */
+void history_reply_free(Vigil__HistoryReply *r);
 
 int query_hosts(sqlite3 *db, int64_t now_ms, Vigil__HostsReply **out, char *err, size_t errlen);
 

@@ -92,7 +92,7 @@ static int answer_query(sqlite3 *db, const Vigil__Envelope *req, uint8_t **reply
 				   sizeof(err));
 		packed = reply_query(rc, err, &env, reply, reply_len);
 		if (rc == 0)
-			vigil__history_reply__free_unpacked(env.history_reply, NULL);
+			history_reply_free(env.history_reply);
 		return packed;
 	case VIGIL__ENVELOPE__BODY_HOSTS_QUERY:
 		env.body_case = VIGIL__ENVELOPE__BODY_HOSTS_REPLY;
