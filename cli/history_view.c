@@ -3,6 +3,7 @@
 #include <json-c/json.h>
 #include <string.h>
 
+#include "query.h"
 #include "timeparse.h"
 
 void csv_field(FILE *f, const char *s)
@@ -52,14 +53,16 @@ static void intervals_table(FILE *f, const Vigil__HistoryReply *r)
 {
 	fprintf(f, "%-22s %-20s %-24s %-24s %14s %7s  %s\n", "METRIC", "TAGS", "START", "END", "VALUE", "SAMPLES",
 		"FLAGS");
+	const Vigil__HistoryRow *names = NULL;
 	for (size_t i = 0; i < r->n_rows; i++) {
 		const Vigil__HistoryRow *row = r->rows[i];
 		char t0[40], t1[40], fl[32];
+		names = history_row_names(row, names);
 		when(t0, sizeof(t0), row->t_start_ms);
 		when(t1, sizeof(t1), row->t_end_ms);
 		flags_text(fl, sizeof(fl), row);
-		fprintf(f, "%-22s %-20s %-24s %-24s %14.6g %7u  %s\n", row->metric, or_dash(row->tags), t0, t1, row->value,
-			row->samples, fl);
+		fprintf(f, "%-22s %-20s %-24s %-24s %14.6g %7u  %s\n", names->metric, or_dash(names->tags), t0, t1,
+			row->value, row->samples, fl);
 	}
 }
 
@@ -67,18 +70,20 @@ static void rollups_table(FILE *f, const Vigil__HistoryReply *r)
 {
 	fprintf(f, "%-22s %-20s %-24s %12s %12s %12s %12s %14s %8s  %s\n", "METRIC", "TAGS", "START", "MEAN", "MIN",
 		"MAX", "LAST", "SUM", "COVERED", "FLAGS");
+	const Vigil__HistoryRow *names = NULL;
 	for (size_t i = 0; i < r->n_rows; i++) {
 		const Vigil__HistoryRow *row = r->rows[i];
 		char t0[40], sum[32], cov[16], fl[32];
+		names = history_row_names(row, names);
 		when(t0, sizeof(t0), row->t_start_ms);
-		if (is_counter(row))
+		if (is_counter(names))
 			snprintf(sum, sizeof(sum), "%.6g", row->sum);
 		else
 			snprintf(sum, sizeof(sum), "-");
 		format_duration(cov, sizeof(cov), row->covered_ms);
 		flags_text(fl, sizeof(fl), row);
-		fprintf(f, "%-22s %-20s %-24s %12.6g %12.6g %12.6g %12.6g %14s %8s  %s\n", row->metric,
-			or_dash(row->tags), t0, row->value, row->min, row->max, row->last, sum, cov, fl);
+		fprintf(f, "%-22s %-20s %-24s %12.6g %12.6g %12.6g %12.6g %14s %8s  %s\n", names->metric,
+			or_dash(names->tags), t0, row->value, row->min, row->max, row->last, sum, cov, fl);
 	}
 }
 
@@ -125,17 +130,18 @@ static void add_time(json_object *o, const char *name, int64_t ms)
 	json_object_object_add(o, key, json_object_new_int64(ms));
 }
 
-static json_object *row_json(const Vigil__HistoryRow *row, int rollup)
+/* names: the row that carries row's names (history_row_names). */
+static json_object *row_json(const Vigil__HistoryRow *row, const Vigil__HistoryRow *names, int rollup)
 {
 	json_object *o = json_object_new_object();
-	json_object_object_add(o, "host", json_object_new_string(row->host));
-	json_object_object_add(o, "vm", json_object_new_string(row->vm));
-	json_object_object_add(o, "vm_uuid", json_object_new_string(row->vm_uuid));
-	json_object_object_add(o, "layer", json_object_new_string(row->layer));
-	json_object_object_add(o, "metric", json_object_new_string(row->metric));
-	json_object_object_add(o, "tags", tags_json(row->tags));
-	json_object_object_add(o, "unit", json_object_new_string(row->unit));
-	json_object_object_add(o, "kind", json_object_new_string(row->kind));
+	json_object_object_add(o, "host", json_object_new_string(names->host));
+	json_object_object_add(o, "vm", json_object_new_string(names->vm));
+	json_object_object_add(o, "vm_uuid", json_object_new_string(names->vm_uuid));
+	json_object_object_add(o, "layer", json_object_new_string(names->layer));
+	json_object_object_add(o, "metric", json_object_new_string(names->metric));
+	json_object_object_add(o, "tags", tags_json(names->tags));
+	json_object_object_add(o, "unit", json_object_new_string(names->unit));
+	json_object_object_add(o, "kind", json_object_new_string(names->kind));
 	add_time(o, "t_start", row->t_start_ms);
 	add_time(o, "t_end", row->t_end_ms);
 	if (rollup) {
@@ -143,13 +149,13 @@ static json_object *row_json(const Vigil__HistoryRow *row, int rollup)
 		json_object_object_add(o, "min", json_object_new_double(row->min));
 		json_object_object_add(o, "max", json_object_new_double(row->max));
 		json_object_object_add(o, "last", json_object_new_double(row->last));
-		if (is_counter(row))
+		if (is_counter(names))
 			json_object_object_add(o, "sum", json_object_new_double(row->sum));
 		json_object_object_add(o, "covered_ms", json_object_new_int64(row->covered_ms));
 	} else {
 		json_object_object_add(o, "value", json_object_new_double(row->value));
 		json_object_object_add(o, "samples", json_object_new_int64(row->samples));
-		if (is_counter(row))
+		if (is_counter(names))
 			json_object_object_add(o, "total", json_object_new_double(row->value * row->samples));
 		json_object_object_add(o, "open", json_object_new_boolean(row->open));
 	}
@@ -170,17 +176,21 @@ static int print_json(FILE *f, json_object *root)
 static json_object *rows_json(Vigil__HistoryRow *const *rows, size_t n, int rollup)
 {
 	json_object *a = json_object_new_array();
-	for (size_t i = 0; a && i < n; i++)
-		json_object_array_add(a, row_json(rows[i], rollup));
+	const Vigil__HistoryRow *names = NULL;
+	for (size_t i = 0; a && i < n; i++) {
+		names = history_row_names(rows[i], names);
+		json_object_array_add(a, row_json(rows[i], names, rollup));
+	}
 	return a;
 }
 
 /* ---- CSV ------------------------------------------------------------------- */
 
-static void csv_identity(FILE *f, const Vigil__HistoryRow *row)
+static void csv_identity(FILE *f, const Vigil__HistoryRow *row, const Vigil__HistoryRow *names)
 {
 	char t0[40], t1[40];
-	const char *fields[] = { row->host, row->vm, row->vm_uuid, row->layer, row->metric, row->tags, row->unit, row->kind };
+	const char *fields[] = { names->host, names->vm,   names->vm_uuid, names->layer,
+				 names->metric, names->tags, names->unit, names->kind };
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		csv_field(f, fields[i]);
 		fputc(',', f);
@@ -197,17 +207,19 @@ static void history_csv(FILE *f, const Vigil__HistoryReply *r)
 		fprintf(f, "%smean,min,max,last,sum,covered_ms,gap,reset\n", id);
 	else
 		fprintf(f, "%svalue,samples,total,gap,reset,open\n", id);
+	const Vigil__HistoryRow *names = NULL;
 	for (size_t i = 0; i < r->n_rows; i++) {
 		const Vigil__HistoryRow *row = r->rows[i];
-		csv_identity(f, row);
+		names = history_row_names(row, names);
+		csv_identity(f, row, names);
 		if (r->step_ms) {
 			fprintf(f, "%.17g,%.17g,%.17g,%.17g,", row->value, row->min, row->max, row->last);
-			if (is_counter(row))
+			if (is_counter(names))
 				fprintf(f, "%.17g", row->sum);
 			fprintf(f, ",%lld,%d,%d\n", (long long)row->covered_ms, row->gap, row->reset);
 		} else {
 			fprintf(f, "%.17g,%u,", row->value, row->samples);
-			if (is_counter(row))
+			if (is_counter(names))
 				fprintf(f, "%.17g", row->value * row->samples);
 			fprintf(f, ",%d,%d,%d\n", row->gap, row->reset, row->open);
 		}

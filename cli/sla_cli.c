@@ -17,6 +17,7 @@
 #include "rpc.h"
 #include "sla_cases.h"
 #include "sla_learn.h"
+#include "query.h"
 #include "sla_query.h"
 #include "sla_view.h"
 #include "store.h"
@@ -690,15 +691,17 @@ static int scan_collector(void *ctx, const struct history_filter *f, history_cb 
 		snprintf(err, errlen, "more rows than one reply carries; use a shorter window, --vm, or --db");
 		rc = -1;
 	}
+	const Vigil__HistoryRow *n = NULL;
 	for (size_t i = 0; rc == 0 && i < r->n_rows; i++) {
 		const Vigil__HistoryRow *w = r->rows[i];
+		n = history_row_names(w, n);
 		/* The query matches tags as a subset; "" asks for untagged only. */
-		if (f->tags && !f->tags_subset && strcmp(w->tags, f->tags) != 0)
+		if (f->tags && !f->tags_subset && strcmp(n->tags, f->tags) != 0)
 			continue;
 		struct history_row row = {
-			.host = w->host, .vm = w->vm, .vm_uuid = w->vm_uuid, .metric = w->metric, .layer = w->layer,
-			.unit = w->unit, .tags = w->tags, .t_start_ms = w->t_start_ms, .t_end_ms = w->t_end_ms,
-			.value = w->value, .kind = w->kind, .samples = w->samples,
+			.host = n->host, .vm = n->vm, .vm_uuid = n->vm_uuid, .metric = n->metric, .layer = n->layer,
+			.unit = n->unit, .tags = n->tags, .t_start_ms = w->t_start_ms, .t_end_ms = w->t_end_ms,
+			.value = w->value, .kind = n->kind, .samples = w->samples,
 			.flags = (uint8_t)((w->gap ? IV_GAP : 0) | (w->reset ? IV_RESET : 0)), .open = w->open,
 		};
 		rc = cb(&row, arg);

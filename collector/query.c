@@ -144,6 +144,8 @@ struct row_sink {
 	Vigil__HistoryRow **rows;
 	size_t n, cap, max;
 	int truncated, oom;
+	const Vigil__HistoryRow *names; /* the last row that carries names */
+	int elide;                      /* leave repeated names out (history_reply_free) */
 };
 
 /* Whether row r names the series id names. */
@@ -155,11 +157,12 @@ static int same_series(const Vigil__HistoryRow *r, const struct history_row *id)
 	       strcmp(r->unit, id->unit) == 0 && strcmp(r->kind, id->kind ? id->kind : "") == 0;
 }
 
-/* Whether row i has its own copies of the names, rather than sharing the
- * previous row's (history_reply_free). */
-static int owns_names(Vigil__HistoryRow *const *rows, size_t i)
+/* The names of a row that continues the previous row's series. */
+static char no_name[] = "";
+
+const Vigil__HistoryRow *history_row_names(const Vigil__HistoryRow *row, const Vigil__HistoryRow *prev)
 {
-	return i == 0 || rows[i]->host != rows[i - 1]->host;
+	return row->metric[0] || !prev ? row : prev;
 }
 
 static void row_names_free(Vigil__HistoryRow *r)
@@ -187,19 +190,14 @@ static int row_names_dup(Vigil__HistoryRow *r, const struct history_row *id)
 	return r->host && r->vm && r->vm_uuid && r->metric && r->layer && r->unit && r->tags && r->kind ? 0 : -1;
 }
 
-/* Consecutive rows of one series share its names: a 30-day history has
- * thousands of rows of a few series, and copying eight strings per row was
- * most of the query's time. */
-static void row_names_share(Vigil__HistoryRow *r, const Vigil__HistoryRow *prev)
+/* A row of the same series as the previous one carries no names (see
+ * HistoryRow): a 30-day history has thousands of rows of a few series, and
+ * copying, packing and unpacking eight strings per row was most of the
+ * query's time. */
+static void row_names_elide(Vigil__HistoryRow *r)
 {
-	r->host = prev->host;
-	r->vm = prev->vm;
-	r->vm_uuid = prev->vm_uuid;
-	r->metric = prev->metric;
-	r->layer = prev->layer;
-	r->unit = prev->unit;
-	r->tags = prev->tags;
-	r->kind = prev->kind;
+	r->host = r->vm = r->vm_uuid = r->metric = no_name;
+	r->layer = r->unit = r->tags = r->kind = no_name;
 }
 
 static Vigil__HistoryRow *row_new(struct row_sink *k, const struct history_row *id)
@@ -224,30 +222,31 @@ static Vigil__HistoryRow *row_new(struct row_sink *k, const struct history_row *
 		return NULL;
 	}
 	vigil__history_row__init(r);
-	const Vigil__HistoryRow *prev = k->n ? k->rows[k->n - 1] : NULL;
-	if (prev && same_series(prev, id)) {
-		row_names_share(r, prev);
+	if (k->elide && k->names && same_series(k->names, id)) {
+		row_names_elide(r);
 	} else if (row_names_dup(r, id) < 0) {
 		row_names_free(r);
 		free(r);
 		k->oom = 1;
 		return NULL;
 	}
+	if (r->metric != no_name)
+		k->names = r;
 	k->rows[k->n++] = r;
 	return r;
 }
 
 static void rows_free(Vigil__HistoryRow **rows, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (owns_names(rows, i))
+	for (size_t i = 0; i < n; i++) {
+		if (rows[i]->metric != no_name)
 			row_names_free(rows[i]);
-	for (size_t i = 0; i < n; i++)
 		free(rows[i]);
+	}
 	free(rows);
 }
 
-/* Made by query_history, whose rows share names: not free_unpacked. */
+/* Made by query_history, whose rows may point at no_name: not free_unpacked. */
 void history_reply_free(Vigil__HistoryReply *r)
 {
 	if (!r)
@@ -330,7 +329,7 @@ int query_history(sqlite3 *db, int64_t now_ms, const Vigil__HistoryQuery *q, siz
 	 * tier whose retention has removed nothing yet. */
 	int64_t first = first_data_ms(db), since = f.since_ms > first ? f.since_ms : first;
 	enum tier tier = history_choose_tier(retention, now_ms, since, &step);
-	struct row_sink sink = { .max = max_rows };
+	struct row_sink sink = { .max = max_rows, .elide = 1 };
 	int rc = tier == TIER_RAW && step <= 0 ? history_scan(db, &f, interval_row, &sink, err, errlen)
 					       : history_rollups(db, &f, tier, step, bucket_row, &sink, err, errlen);
 	Vigil__HistoryReply *r = history_reply_new(now_ms);

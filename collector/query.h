@@ -30,8 +30,12 @@ void status_reply_free(Vigil__StatusReply *r);
  * that exists returns an empty reply. */
 int query_history(sqlite3 *db, int64_t now_ms, const Vigil__HistoryQuery *q, size_t max_rows,
 		  Vigil__HistoryReply **out, char *err, size_t errlen);
-/* Frees what query_history made (its rows share strings). */
+/* Frees what query_history made. */
 void history_reply_free(Vigil__HistoryReply *r);
+/* The row that carries row's names: row itself, or for a row that
+ * continues the previous row's series (empty names, see HistoryRow in
+ * schema/vigil.proto) prev, the names of the row before. */
+const Vigil__HistoryRow *history_row_names(const Vigil__HistoryRow *row, const Vigil__HistoryRow *prev);
 
 int query_hosts(sqlite3 *db, int64_t now_ms, Vigil__HostsReply **out, char *err, size_t errlen);
 
