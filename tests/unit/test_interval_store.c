@@ -21,9 +21,11 @@
 #include "codec.h"
 #include "history.h"
 #include "migrations.h"
+#include "query.h"
 #include "rollup.h"
 #include "storage_config.h"
 #include "store.h"
+#include "wire.h"
 
 /* 14 minutes past an hour of yesterday: recent enough for every tier's
  * retention (flushes apply it against the wall clock), on a minute boundary
@@ -406,6 +408,58 @@ static void test_window_totals_equal_what_was_sent(void **state)
 }
 
 /* ---- rollups ---------------------------------------------------------------------- */
+
+/* ---- history replies -------------------------------------------------------- */
+
+/* Rows that continue their series carry no names, on the wire as in
+ * memory, and history_row_names() gives every row its series' names. */
+static void test_history_reply_names_each_series_once(void **state)
+{
+	struct fixture *f = *state;
+	for (int k = 0; k < 6; k++) {
+		struct reading r[] = { { "cpu.used_pct", NULL, NULL, k }, { "net.tx_packets", "if", "vnet0", 10 + k } };
+		send_at(f, (int64_t)k * STEP, (int64_t)(k + 1) * STEP, r, 2, 0);
+	}
+	Vigil__HistoryQuery q = VIGIL__HISTORY_QUERY__INIT;
+	q.vm = "vm1";
+	q.since_ms = T0;
+	q.until_ms = T0 + 6 * STEP;
+	Vigil__HistoryReply *r = NULL;
+	char err[256];
+	assert_int_equal(query_history(store_db(f->st), T0 + 6 * STEP, &q, 0, &r, err, sizeof(err)), 0);
+	assert_int_equal(r->n_rows, 12);
+	Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
+	env.body_case = VIGIL__ENVELOPE__BODY_HISTORY_REPLY;
+	env.history_reply = r;
+	uint8_t *buf;
+	size_t len;
+	assert_int_equal(wire_pack(&env, &buf, &len), 0);
+	Vigil__Error__Code code;
+	Vigil__Envelope *back = wire_unpack(buf, len, T0, &code, err, sizeof(err));
+	assert_non_null(back);
+	const Vigil__HistoryReply *replies[] = { r, back->history_reply };
+	for (int w = 0; w < 2; w++) {
+		const Vigil__HistoryRow *names = NULL;
+		int named = 0;
+		assert_int_equal(replies[w]->n_rows, 12);
+		for (size_t i = 0; i < replies[w]->n_rows; i++) {
+			const Vigil__HistoryRow *row = replies[w]->rows[i];
+			named += row->metric[0] != 0;
+			names = history_row_names(row, names);
+			int cpu = strcmp(names->metric, "cpu.used_pct") == 0;
+			assert_true(cpu || strcmp(names->metric, "net.tx_packets") == 0);
+			assert_string_equal(names->tags, cpu ? "" : "if=vnet0");
+			assert_string_equal(names->vm, "vm1");
+			assert_string_equal(names->host, "hv1");
+			assert_string_equal(names->kind, cpu ? "gauge" : "counter");
+			assert_true(row->value == (cpu ? 0 : 10) + (double)(row->t_start_ms - T0) / STEP);
+		}
+		assert_int_equal(named, 2);
+	}
+	free(buf);
+	wire_free(back);
+	history_reply_free(r);
+}
 
 /* Minute 0: 10 for 45 s then 50 for 15 s; minute 1: 20 throughout. */
 static void feed_two_minutes(struct fixture *f)
@@ -830,6 +884,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_absent_series_closes_and_gap_is_flagged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_window_totals_equal_what_was_sent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollups_are_time_weighted_in_every_tier, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_history_reply_names_each_series_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_per_tier, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flush_cuts_segments_by_period, setup, teardown),
 		cmocka_unit_test(test_tier_choice),
