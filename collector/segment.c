@@ -11,14 +11,30 @@
 #define SEG_V1 1
 #define SEG_V2 2
 #define SEG_VERSION SEG_V2
+/* A format 2 blob starts with this byte (format 1's is blob_pack's 0 or 1),
+ * then the header with the directory and each column, each compressed on
+ * its own (or, for a small segment, all in one frame as in format 1): the bit-packed values are noise to zstd, and mixed into the
+ * same blocks they spoil its coding of the headers. */
+#define SEG_BLOB_PARTS 0x12
+/* Below this many plain bytes, one frame: the frames' own overhead would
+ * outweigh what separating the columns gains. */
+#define SEG_PARTS_MIN 4096
+/* Segments are written once per flush, a few hundred kB per second of
+ * ingest, so a slower level than the journal's costs little (about 3% of
+ * the writer thread) for 10-15% fewer bytes than level 3. */
+#define SEG_ZSTD_LEVEL 9
 
-/* Format 2 record headers. A raw interval: its IV_* flags, and whether its
- * sample count (when not 1), a deviation of its duration from count * base,
- * or an offset of its start from the previous end is in the time column. */
+/* Format 2 record headers. A raw interval: its IV_* flags, whether a
+ * deviation of its duration from n * base or an offset of its start from
+ * the previous end is in the time column, and its sample count n when it
+ * is 1..15 (0: n is in the time column). Carrying n in the header leaves
+ * one symbol per interval that zstd codes in about a bit when most series
+ * change every interval. */
 #define RAW_FLAGS 3u
-#define RAW_N     0x04u
-#define RAW_DEV   0x08u
-#define RAW_OFF   0x10u
+#define RAW_DEV   0x04u
+#define RAW_OFF   0x08u
+#define RAW_N_SHIFT 4
+#define RAW_N_MAX 15u
 /* A rollup bucket: flags; min == max == mean == last (only min stored);
  * covered_ms is not the whole bucket; a sum is stored; buckets were
  * skipped since the previous record (both in the time column). */
@@ -121,9 +137,11 @@ static void put_intervals(struct seg_builder *b, const struct seg_section *s)
 		int64_t off = iv[k].t_start_ms - prev_end;
 		int64_t dev = (iv[k].t_end_ms - iv[k].t_start_ms) - (int64_t)iv[k].n * s->base_ms;
 		uint8_t h = iv[k].flags & RAW_FLAGS;
-		h |= (iv[k].n != 1 ? RAW_N : 0) | (dev ? RAW_DEV : 0) | (off ? RAW_OFF : 0);
+		h |= (dev ? RAW_DEV : 0) | (off ? RAW_OFF : 0);
+		if (iv[k].n >= 1 && iv[k].n <= RAW_N_MAX)
+			h |= (uint8_t)(iv[k].n << RAW_N_SHIFT);
 		buf_u8(head, h);
-		if (iv[k].n != 1)
+		if (!(h >> RAW_N_SHIFT))
 			buf_uvarint(time, iv[k].n);
 		if (dev)
 			buf_svarint(time, dev);
@@ -205,22 +223,44 @@ int seg_add(struct seg_builder *b, const struct seg_section *s, int64_t t_first,
 	return 0;
 }
 
+/* Appends part as its own compressed frame, preceded by its length. */
+static int put_part(struct buf *blob, const struct buf *part, struct buf *packed)
+{
+	if (part->failed || blob_pack_level(part, packed, SEG_ZSTD_LEVEL) < 0)
+		return -1;
+	buf_uvarint(blob, packed->len);
+	buf_put(blob, packed->data, packed->len);
+	return blob->failed ? -1 : 0;
+}
+
 int seg_finish(struct seg_builder *b, struct buf *blob)
 {
-	struct buf plain = { 0 };
-	int failed = b->dir.failed;
-	buf_u8(&plain, SEG_VERSION);
-	buf_uvarint(&plain, b->n);
-	buf_uvarint(&plain, b->dir.len);
+	struct buf top = { 0 }, packed = { 0 };
+	buf_u8(&top, SEG_VERSION);
+	buf_uvarint(&top, b->n);
+	buf_uvarint(&top, b->dir.len);
 	for (int i = 0; i < SEG_COLUMNS; i++)
-		buf_uvarint(&plain, b->col[i].len);
-	buf_put(&plain, b->dir.data, b->dir.len);
-	for (int i = 0; i < SEG_COLUMNS; i++) {
-		buf_put(&plain, b->col[i].data, b->col[i].len);
-		failed |= b->col[i].failed;
+		buf_uvarint(&top, b->col[i].len);
+	buf_put(&top, b->dir.data, b->dir.len);
+	if (b->dir.failed)
+		top.failed = 1;
+	size_t plain_len = top.len;
+	for (int i = 0; i < SEG_COLUMNS; i++)
+		plain_len += b->col[i].len;
+	int rc;
+	if (plain_len < SEG_PARTS_MIN) {
+		for (int i = 0; i < SEG_COLUMNS; i++)
+			buf_put(&top, b->col[i].data, b->col[i].len);
+		rc = top.failed ? -1 : blob_pack_level(&top, blob, SEG_ZSTD_LEVEL);
+	} else {
+		buf_reset(blob);
+		buf_u8(blob, SEG_BLOB_PARTS);
+		rc = put_part(blob, &top, &packed);
+		for (int i = 0; i < SEG_COLUMNS && rc == 0; i++)
+			rc = put_part(blob, &b->col[i], &packed);
 	}
-	int rc = plain.failed || failed ? -1 : blob_pack(&plain, blob);
-	buf_free(&plain);
+	buf_free(&top);
+	buf_free(&packed);
 	return rc;
 }
 
@@ -244,9 +284,31 @@ static int open_columns(struct seg_view *v, struct cursor *c)
 	return 0;
 }
 
+/* The parts of a format 2 blob, decompressed one after another into
+ * v->plain. */
+static int unpack_parts(struct seg_view *v, const uint8_t *blob, size_t len)
+{
+	struct cursor c = { blob + 1, blob + len, 0 };
+	struct buf part = { 0 };
+	int rc = 0;
+	buf_reset(&v->plain);
+	for (int i = 0; i <= SEG_COLUMNS && rc == 0; i++) {
+		uint64_t n = cur_uvarint(&c);
+		const uint8_t *p = cur_bytes(&c, (size_t)n);
+		if (c.bad || !p || blob_unpack(p, (size_t)n, &part) < 0)
+			rc = -1;
+		else
+			buf_put(&v->plain, part.data, part.len);
+	}
+	buf_free(&part);
+	return rc < 0 || v->plain.failed ? -1 : 0;
+}
+
 int seg_open(struct seg_view *v, const void *blob, size_t len)
 {
-	if (blob_unpack(blob, len, &v->plain) < 0)
+	const uint8_t *b = blob;
+	int rc = len > 0 && b[0] == SEG_BLOB_PARTS ? unpack_parts(v, b, len) : blob_unpack(blob, len, &v->plain);
+	if (rc < 0)
 		return -1;
 	struct cursor c = { v->plain.data, v->plain.data + v->plain.len, 0 };
 	v->version = cur_u8(&c);
@@ -386,7 +448,7 @@ static int read_interval_v2(struct seg_reader *r, struct interval *iv)
 {
 	uint8_t h = cur_u8(&r->head);
 	iv->flags = h & RAW_FLAGS;
-	iv->n = h & RAW_N ? (uint32_t)cur_uvarint(&r->time) : 1;
+	iv->n = h >> RAW_N_SHIFT ? h >> RAW_N_SHIFT : (uint32_t)cur_uvarint(&r->time);
 	int64_t dev = h & RAW_DEV ? cur_svarint(&r->time) : 0;
 	int64_t off = h & RAW_OFF ? cur_svarint(&r->time) : 0;
 	iv->t_start_ms = r->prev_end + off;
