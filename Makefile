@@ -233,7 +233,7 @@ bench-sla: deps
 bench: bench-sla
 
 # The interval store's own load generator (bench/store_load.sh).
-$(BUILD)/bench/store_load: bench/store_load.c $(REL_COMMON)
+$(BUILD)/bench/store_load: bench/store_load.c $(call obj,rel,bench/trace.c) $(REL_COMMON)
 	@mkdir -p $(dir $@)
 	@echo '  LD      $@'
 	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS)

@@ -9,7 +9,7 @@
 
 /* How a series' readings are drawn. */
 enum value_model {
-	MODEL_PCT,      /* a percentage, full double precision as the probe computes it */
+	MODEL_PCT,      /* a percentage in whole hundredths, as the probe rounds it (userspace/sampler.c) */
 	MODEL_COUNT,    /* a count per interval, a whole multiple of unit */
 	MODEL_LEVEL,    /* a level that drifts by a few units (memory in pages) */
 	MODEL_RISING,   /* a cumulative count that only grows (guest swap, faults since boot) */
@@ -192,13 +192,20 @@ uint64_t trace_series_id(const struct trace_shape *s, uint32_t host_index, uint3
 	return ((uint64_t)(s->first_host + host_index) * s->vms_per_host + vm) * TRACE_MAX_METRICS + metric;
 }
 
+/* The probe's percentage resolution: the double nearest a whole number of
+ * hundredths, computed as the probe computes it. */
+static double hundredths(double pct)
+{
+	return round(pct * 100.0) / 100.0;
+}
+
 /* A value from a series' distribution around its level. */
 static double draw_value(const struct metric_model *m, double level, double current, uint64_t *rng)
 {
 	double spread = 0.25 + 1.5 * rng_unit(rng);
 	switch (m->model) {
 	case MODEL_PCT:
-		return level * spread;
+		return hundredths(level * spread);
 	case MODEL_COUNT:
 		return floor(level * spread / m->unit) * m->unit;
 	case MODEL_LEVEL: {
@@ -226,6 +233,8 @@ static double draw_change(const struct metric_model *m, double level, double cur
 		if (v != current)
 			return v;
 	}
+	if (m->model == MODEL_PCT)
+		return hundredths(current + 0.01);
 	return current + (m->unit > 0 ? m->unit : 1.0);
 }
 

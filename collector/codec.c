@@ -396,11 +396,16 @@ int rollup_get(struct cursor *c, struct rollup_enc *e, struct rollup *r)
 
 int blob_pack(const struct buf *plain, struct buf *out)
 {
+	return blob_pack_level(plain, out, BLOB_ZSTD_LEVEL);
+}
+
+int blob_pack_level(const struct buf *plain, struct buf *out, int level)
+{
 	buf_reset(out);
 	size_t bound = ZSTD_compressBound(plain->len);
 	if (buf_reserve(out, bound + 1) < 0)
 		return -1;
-	size_t n = plain->len >= 64 ? ZSTD_compress(out->data + 1, bound, plain->data, plain->len, BLOB_ZSTD_LEVEL)
+	size_t n = plain->len >= 64 ? ZSTD_compress(out->data + 1, bound, plain->data, plain->len, level)
 				   : (size_t)-1;
 	if (!ZSTD_isError(n) && n < plain->len) {
 		out->data[0] = BLOB_ZSTD;

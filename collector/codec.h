@@ -107,6 +107,8 @@ int rollup_get(struct cursor *c, struct rollup_enc *e, struct rollup *r);
 /* Whole-blob compression for segments: a one-byte marker then zstd or the
  * plain bytes, whichever is smaller. */
 int blob_pack(const struct buf *plain, struct buf *out);
+/* The same at a chosen zstd level (blob_pack uses 3). */
+int blob_pack_level(const struct buf *plain, struct buf *out, int level);
 /* 0, or -1 when the blob is corrupt. out is reset first. */
 int blob_unpack(const void *blob, size_t len, struct buf *out);
 

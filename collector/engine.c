@@ -812,7 +812,7 @@ static struct pending *pending_of(struct series_info *s, int tier)
  * once (a backlog, or a bulk load). */
 static const int64_t segment_period_ms[TIER_COUNT] = { 3600000LL, 86400000LL, 30 * 86400000LL };
 
-static struct seg_builder *period_builder(struct period_set *ps, int64_t period)
+static struct seg_builder *period_builder(struct period_set *ps, int tier, int64_t period)
 {
 	for (size_t i = 0; i < ps->n; i++)
 		if (ps->p[i].period == period)
@@ -828,19 +828,19 @@ static struct seg_builder *period_builder(struct period_set *ps, int64_t period)
 	}
 	struct period_seg *x = &ps->p[ps->n++];
 	x->period = period;
-	seg_builder_reset(&x->b);
+	seg_builder_reset(&x->b, tier);
 	return &x->b;
 }
 
-static int split_flush(struct period_set *ps, struct split *sp, int64_t series_id, uint32_t base)
+static int split_flush(struct period_set *ps, struct split *sp, int tier, int64_t series_id, uint32_t base)
 {
 	if (sp->count == 0)
 		return 0;
-	struct seg_builder *b = period_builder(ps, sp->period);
-	if (!b)
+	struct seg_builder *b = period_builder(ps, tier, sp->period);
+	struct seg_section sec = { .series_id = series_id, .count = sp->count, .origin = sp->origin,
+				   .base_ms = base, .data = sp->data.data, .len = sp->data.len };
+	if (!b || seg_add(b, &sec, sp->first, sp->last) < 0)
 		return -1;
-	struct seg_section sec = { series_id, sp->count, sp->origin, base, sp->data.data, sp->data.len };
-	seg_add(b, &sec, sp->first, sp->last);
 	buf_reset(&sp->data);
 	sp->count = 0;
 	return 0;
@@ -868,7 +868,7 @@ static int split_pending(struct period_set *ps, struct split *sp, struct series_
 		t0 = tier == TIER_RAW ? iv.t_start_ms : r.start_ms;
 		t1 = tier == TIER_RAW ? iv.t_end_ms : r.start_ms + res;
 		int64_t period = bucket_floor(t0, len);
-		if (sp->count && period != sp->period && split_flush(ps, sp, s->id, base) < 0)
+		if (sp->count && period != sp->period && split_flush(ps, sp, tier, s->id, base) < 0)
 			return -1;
 		if (sp->count == 0) {
 			sp->period = period;
@@ -888,7 +888,7 @@ static int split_pending(struct period_set *ps, struct split *sp, struct series_
 		if (t1 > sp->last)
 			sp->last = t1;
 	}
-	return split_flush(ps, sp, s->id, base);
+	return split_flush(ps, sp, tier, s->id, base);
 }
 
 static int period_insert(struct engine *e, struct vm_info *v, int tier, struct seg_builder *b, char *err,
@@ -923,12 +923,14 @@ static int segment_write(struct engine *e, struct vm_info *v, int tier, char *er
 				return set_err(err, errlen, "re-encoding the pending data of series %lld", (long long)s->id);
 			continue;
 		}
-		struct seg_builder *b = period_builder(ps, bucket_floor(p->first, len));
+		struct seg_builder *b = period_builder(ps, tier, bucket_floor(p->first, len));
 		if (!b)
 			return set_err(err, errlen, "out of memory");
-		struct seg_section sec = { s->id, p->count, p->first, tier == TIER_RAW ? s->raw_enc.base_ms : 0,
-					   p->data.data, p->data.len };
-		seg_add(b, &sec, p->first, p->last);
+		struct seg_section sec = { .series_id = s->id, .count = p->count, .origin = p->first,
+					   .base_ms = tier == TIER_RAW ? s->raw_enc.base_ms : 0,
+					   .data = p->data.data, .len = p->data.len };
+		if (seg_add(b, &sec, p->first, p->last) < 0)
+			return set_err(err, errlen, "encoding the pending data of series %lld", (long long)s->id);
 	}
 	for (size_t i = 0; i < ps->n; i++)
 		if (period_insert(e, v, tier, &ps->p[i].b, err, errlen) < 0)

@@ -201,16 +201,14 @@ static int overlaps(const struct interval *iv, int64_t since, int64_t until)
 
 static int section_intervals(struct reader *r, const struct seg_section *sec, int64_t since, int64_t until)
 {
-	struct cursor c = { sec->data, sec->data + sec->len, 0 };
-	struct interval_enc enc;
-	interval_enc_init(&enc, sec->origin, sec->base_ms);
-	for (uint32_t k = 0; k < sec->count; k++) {
-		struct interval iv;
-		if (interval_get(&c, &enc, &iv) < 0)
-			return set_err(r->err, r->errlen, "a segment of series %lld is corrupt", (long long)sec->series_id);
+	struct seg_reader rd;
+	struct interval iv;
+	int rc = seg_reader_open(&rd, sec, 0);
+	while (rc >= 0 && (rc = seg_read_interval(&rd, &iv)) == 1)
 		if (overlaps(&iv, since, until) && push_interval(r, &iv) < 0)
 			return -1;
-	}
+	if (rc < 0)
+		return set_err(r->err, r->errlen, "a segment of series %lld is corrupt", (long long)sec->series_id);
 	return 0;
 }
 
@@ -410,17 +408,16 @@ struct tier_feed {
 static int tier_section(struct reader *r, const struct seg_section *sec, int64_t since, int64_t until, void *arg)
 {
 	struct tier_feed *tf = arg;
-	struct cursor c = { sec->data, sec->data + sec->len, 0 };
-	struct rollup_enc enc;
-	rollup_enc_init(&enc, sec->origin, tf->res_ms);
-	for (uint32_t k = 0; k < sec->count; k++) {
-		struct rollup ru;
-		if (rollup_get(&c, &enc, &ru) < 0)
-			return set_err(r->err, r->errlen, "a segment of series %lld is corrupt", (long long)sec->series_id);
+	struct seg_reader rd;
+	struct rollup ru;
+	int rc = seg_reader_open(&rd, sec, tf->res_ms);
+	while (rc >= 0 && (rc = seg_read_rollup(&rd, &ru)) == 1) {
 		if (ru.start_ms >= tf->until_bucket || ru.start_ms + tf->res_ms <= since || ru.start_ms > until)
 			continue;
 		rollup_compose(tf->acc, tf->out->step_ms, &ru, step_emit, tf->out);
 	}
+	if (rc < 0)
+		return set_err(r->err, r->errlen, "a segment of series %lld is corrupt", (long long)sec->series_id);
 	return tf->out->rc;
 }
 

@@ -1,6 +1,7 @@
 #include "sampler.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,9 +356,18 @@ static void apply_reading(struct vm_slot *slot, const struct cpu_bucket_reading 
 		counter_advance(&prev->major_faults, r->major_faults, COUNTER_WIDTH_64, vm, "major_faults", bucket);
 }
 
+/* cpu.used_pct and cpu.wait_pct have a fixed resolution of 0.01
+ * percentage points (schema/metrics.tsv): 100 us of CPU per second, finer
+ * than the scheduler's accounting means anything at. The result is the
+ * double nearest m / 100 for a whole m, which the store keeps as a small
+ * integer (collector/codec.c); a full-precision figure's random low bits
+ * would cost about 7 bytes per reading on disk. */
 static double pct(uint64_t ns, uint64_t window_ns)
 {
-	return window_ns ? (double)ns * 100.0 / (double)window_ns : 0.0;
+	if (!window_ns)
+		return 0.0;
+	double hundredths = round((double)ns * 10000.0 / (double)window_ns);
+	return hundredths / 100.0;
 }
 
 static int add_cpu_samples(Vigil__VmSamples *vm, const struct bucket_prev *d, uint64_t window_ns,

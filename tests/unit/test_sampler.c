@@ -182,6 +182,29 @@ static void test_counter_going_back_is_flagged_and_bounded(void **state)
 	assert_true(whole_vm(vm_named(f, "vm1"), "cpu.wait_pct") == 0.0);
 }
 
+/* Percentages have a fixed resolution of 0.01 percentage points
+ * (schema/metrics.tsv): 123,456,789 ns of CPU in 1 s is 12.35%, exactly
+ * the double nearest 1235 / 100, not 12.3456789. */
+static void test_percentages_are_whole_hundredths(void **state)
+{
+	struct fixture *f = *state;
+	struct vm_target t = target("vm1", UUID1, f->child[0]);
+	struct cpu_bucket_reading r;
+
+	sampler_sync(f->s, &t, 1);
+	r = emulator(0, 123456789ull, 6666666ull);
+	collect(f, &r, 1);
+	assert_true(whole_vm(vm_named(f, "vm1"), "cpu.used_pct") == 1235 / 100.0);
+	assert_true(whole_vm(vm_named(f, "vm1"), "cpu.wait_pct") == 67 / 100.0);
+
+	/* Half a hundredth rounds away from zero: 0.005% is 50,000 ns. */
+	sampler_sync(f->s, &t, 1);
+	r = emulator(0, 123456789ull + 50000ull, 6666666ull);
+	collect(f, &r, 1);
+	assert_true(whole_vm(vm_named(f, "vm1"), "cpu.used_pct") == 1 / 100.0);
+	assert_true(whole_vm(vm_named(f, "vm1"), "cpu.wait_pct") == 0.0);
+}
+
 /* Same UUID, new pid: QEMU restarted (destroy and start, or a reboot that
  * restarts it). The new process counts from zero in a fresh slot. */
 static void test_new_process_is_flagged(void **state)
@@ -297,6 +320,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_first_batch_flagged_second_not, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counter_going_back_is_flagged_and_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_percentages_are_whole_hundredths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_process_is_flagged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gone_then_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vm_appearing_later, setup, teardown),

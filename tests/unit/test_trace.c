@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +128,31 @@ static void test_batches_are_valid_catalogue_traffic(void **state)
 	assert_null(trace_host_next(h, 1000));
 	trace_host_free(h);
 	assert_int_equal(trace_total_samples(&s), 3ull * 20 * TRACE_MAX_METRICS * 12);
+}
+
+/* Percentages come at the probe's resolution: whole hundredths, each the
+ * double nearest m / 100 (userspace/sampler.c), never full precision. */
+static void test_percentages_are_whole_hundredths(void **state)
+{
+	(void)state;
+	struct trace_shape s = small_shape(11);
+	struct trace_host *h = trace_host_new(&s, 0);
+	assert_non_null(h);
+	const Vigil__Batch *b;
+	size_t pcts = 0;
+	for (uint64_t seq = 1; (b = trace_host_next(h, seq)); seq++)
+		for (size_t v = 0; v < b->n_vms; v++)
+			for (size_t m = 0; m < b->vms[v]->n_samples; m++) {
+				const Vigil__Sample *smp = b->vms[v]->samples[m];
+				size_t len = strlen(smp->metric);
+				if (len < 4 || strcmp(smp->metric + len - 4, "_pct") != 0)
+					continue;
+				double hundredths = round(smp->value * 100.0);
+				assert_true(smp->value == hundredths / 100.0);
+				pcts++;
+			}
+	trace_host_free(h);
+	assert_true(pcts > 0);
 }
 
 /* The shape: CPU, disk and network vary; memory and states hold. */
@@ -257,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_same_seed_same_bytes_in_any_order),
 		cmocka_unit_test(test_other_seed_other_bytes),
 		cmocka_unit_test(test_batches_are_valid_catalogue_traffic),
+		cmocka_unit_test(test_percentages_are_whole_hundredths),
 		cmocka_unit_test(test_metric_families_have_the_right_change_class),
 		cmocka_unit_test(test_change_rates_follow_the_shape),
 		cmocka_unit_test(test_flat_trace_never_changes),
