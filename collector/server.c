@@ -402,6 +402,11 @@ static void conn_cb(void *arg)
 		stage_timer_start(&c->timer);
 		c->next = NULL;
 		pthread_mutex_lock(&s->mu);
+		if (s->stopping) {
+			/* Unanswered: the sender retries against the next collector. */
+			pthread_mutex_unlock(&s->mu);
+			return;
+		}
 		if (s->tail)
 			s->tail->next = c;
 		else
@@ -463,11 +468,15 @@ static int start_contexts(struct server *s)
 	return 0;
 }
 
+/* Shutdown order matters: nng must not be inside a context's send when the
+ * socket goes away (closing under a writer-thread reply crashed nng).
+ * 1. Stop taking requests; workers finish the one in hand and exit.
+ * 2. Wait until the writer has answered every batch it holds, so each
+ *    acknowledgement leaves over the still-open socket.
+ * 3. Stop every aio (cancels what is pending and waits for its callback),
+ *    then close the contexts and the socket with nothing in flight. */
 static void stop_all(struct server *s)
 {
-	/* No new requests; batches already with the writer are answered (into
-	 * a closed socket) before their contexts go away. */
-	nng_close(s->sock);
 	pthread_mutex_lock(&s->mu);
 	s->stopping = 1;
 	pthread_cond_broadcast(&s->cv);
@@ -478,16 +487,20 @@ static void stop_all(struct server *s)
 	while (s->in_store)
 		pthread_cond_wait(&s->cv, &s->mu);
 	pthread_mutex_unlock(&s->mu);
+	for (int i = 0; i < SERVER_CONTEXTS; i++)
+		if (s->conns[i].aio)
+			nng_aio_stop(s->conns[i].aio);
 	for (int i = 0; i < SERVER_CONTEXTS; i++) {
 		struct conn *c = &s->conns[i];
 		if (!c->aio)
 			continue;
-		nng_aio_stop(c->aio);
+		nng_ctx_close(c->ctx);
 		nng_aio_free(c->aio);
 		if (c->msg)
 			nng_msg_free(c->msg);
 		arena_destroy(&c->arena);
 	}
+	nng_close(s->sock);
 }
 
 int server_run(struct store *st, const struct server_options *o, volatile sig_atomic_t *stop)
