@@ -276,6 +276,7 @@ struct server {
 	pthread_cond_t cv;
 	struct conn *head, *tail; /* received, waiting for a worker */
 	int stopping;
+	int torn_down;     /* teardown_main finished */
 	unsigned in_store; /* batches the writer has not answered yet */
 };
 
@@ -468,25 +469,12 @@ static int start_contexts(struct server *s)
 	return 0;
 }
 
-/* Shutdown order matters: nng must not be inside a context's send when the
- * socket goes away (closing under a writer-thread reply crashed nng).
- * 1. Stop taking requests; workers finish the one in hand and exit.
- * 2. Wait until the writer has answered every batch it holds, so each
- *    acknowledgement leaves over the still-open socket.
- * 3. Stop every aio (cancels what is pending and waits for its callback),
- *    then close the contexts and the socket with nothing in flight. */
-static void stop_all(struct server *s)
+/* Closes every context and the socket once nothing is in flight: stops
+ * every aio first (cancelling what is pending and waiting for its
+ * callback), so nng is never inside a context's send when the socket goes. */
+static void *teardown_main(void *arg)
 {
-	pthread_mutex_lock(&s->mu);
-	s->stopping = 1;
-	pthread_cond_broadcast(&s->cv);
-	pthread_mutex_unlock(&s->mu);
-	for (unsigned i = 0; i < s->n_workers; i++)
-		pthread_join(s->workers[i], NULL);
-	pthread_mutex_lock(&s->mu);
-	while (s->in_store)
-		pthread_cond_wait(&s->cv, &s->mu);
-	pthread_mutex_unlock(&s->mu);
+	struct server *s = arg;
 	for (int i = 0; i < SERVER_CONTEXTS; i++)
 		if (s->conns[i].aio)
 			nng_aio_stop(s->conns[i].aio);
@@ -501,6 +489,61 @@ static void stop_all(struct server *s)
 		arena_destroy(&c->arena);
 	}
 	nng_close(s->sock);
+	pthread_mutex_lock(&s->mu);
+	s->torn_down = 1;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* Waits for teardown_main up to SERVER_CLOSE_WAIT_MS. 1 when it finished. */
+static int wait_torn_down(struct server *s)
+{
+	struct timespec deadline;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += SERVER_CLOSE_WAIT_MS / 1000;
+	pthread_mutex_lock(&s->mu);
+	int rc = 0;
+	while (!s->torn_down && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&s->cv, &s->mu, &deadline);
+	int done = s->torn_down;
+	pthread_mutex_unlock(&s->mu);
+	return done;
+}
+
+/* Shutdown. 1. Stop taking requests; workers finish the one in hand and
+ * exit. 2. Wait until the writer has answered every batch it holds, so each
+ * acknowledgement leaves over the still-open socket. 3. Tear nng down.
+ * nng 1.5 can hang for good in nng_close when clients are still sending
+ * (nanomsg/nng#1813, fixed in 1.8), so step 3 runs on its own thread with a
+ * deadline: past it, the server's memory is left to the exiting process,
+ * and the store still flushes and closes. 1 when s may be freed. */
+static int stop_all(struct server *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->stopping = 1;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	for (unsigned i = 0; i < s->n_workers; i++)
+		pthread_join(s->workers[i], NULL);
+	pthread_mutex_lock(&s->mu);
+	while (s->in_store)
+		pthread_cond_wait(&s->cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+	pthread_t t;
+	if (pthread_create(&t, NULL, teardown_main, s) != 0) {
+		teardown_main(s);
+		return 1;
+	}
+	if (!wait_torn_down(s)) {
+		pthread_detach(t);
+		log_warn("the nng socket did not close within %d ms (an nng 1.5 shutdown hang); "
+			 "every acknowledged batch is stored; stopping without it",
+			 SERVER_CLOSE_WAIT_MS);
+		return 0;
+	}
+	pthread_join(t, NULL);
+	return 1;
 }
 
 int server_run(struct store *st, const struct server_options *o, volatile sig_atomic_t *stop)
@@ -513,7 +556,11 @@ int server_run(struct store *st, const struct server_options *o, volatile sig_at
 	s->st = st;
 	s->opt = o;
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	int rc = -1;
 	if (open_listener(s) < 0)
 		goto out;
@@ -534,7 +581,8 @@ int server_run(struct store *st, const struct server_options *o, volatile sig_at
 			sla_live_tick(st);
 		}
 	}
-	stop_all(s);
+	if (!stop_all(s))
+		return rc;
 out:
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);

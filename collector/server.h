@@ -18,6 +18,8 @@
 #define SERVER_MAX_WORKERS 64
 /* Requests in flight at once; more wait in nng until a context is free. */
 #define SERVER_CONTEXTS 256
+/* How long a stop waits for nng to close the socket (see stop_all). */
+#define SERVER_CLOSE_WAIT_MS 5000
 
 /* Decodes one request, acts on it (batches synchronously) and encodes the
  * reply into a malloc'd buffer; queries read qdb. Malformed requests get an
