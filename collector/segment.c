@@ -1,5 +1,6 @@
 #include "segment.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,6 +74,9 @@ static int scratch_reserve(struct seg_scratch *s, int tier, size_t n)
 		if (!(p = grow(s->rus, &s->cap_rus, n, sizeof(*s->rus))))
 			return -1;
 		s->rus = p;
+		if (!(p = grow(s->mean_of, &s->cap_mean_of, n, sizeof(*s->mean_of))))
+			return -1;
+		s->mean_of = p;
 	}
 	if (!(p = grow(s->vals, &s->cap_vals, n, sizeof(*s->vals))))
 		return -1;
@@ -85,6 +89,7 @@ static void scratch_free(struct seg_scratch *s)
 	free(s->ivs);
 	free(s->rus);
 	free(s->vals);
+	free(s->mean_of);
 	vblock_scratch_free(&s->vb);
 	memset(s, 0, sizeof(*s));
 }
@@ -158,20 +163,105 @@ static int rollup_equal(const struct rollup *r)
 	return r->min == r->max && r->min == r->mean && r->min == r->last;
 }
 
+/* A mean is the bucket's integral (value times ms) over its covered time.
+ * Stored as such it costs a full double (7 bytes), so a section's means
+ * are stored, when every one comes back to the bit, as
+ *   MEAN_FROM_SUM  sum * k / covered_ms, k once for the section: a counter
+ *                  whose samples are whole intervals of k ms (nothing per
+ *                  bucket);
+ *   MEAN_INTEGRAL  the integrals, decimals like the values they come from,
+ *                  as a value block, each divided by covered_ms on reading;
+ *   MEAN_EACH      the means, as a value block.
+ * A byte naming the form precedes the block (k follows it). */
+enum { MEAN_EACH = 0, MEAN_FROM_SUM = 1, MEAN_INTEGRAL = 2 };
+#define MEAN_DEC_MAX 6
+
+static double mean_of_sum(double sum, uint64_t k, int64_t covered)
+{
+	return sum * (double)k / (double)covered;
+}
+
+static double mean_of_integral(double integral, int64_t covered)
+{
+	return integral / (double)covered;
+}
+
+static int same_bits(double a, double b)
+{
+	return memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+/* k, or 0 when some bucket's mean is not sum * k / covered_ms. */
+static uint64_t mean_sum_factor(const struct rollup *const *rs, size_t n)
+{
+	if (n == 0 || rs[0]->sum == 0)
+		return 0;
+	double k0 = rs[0]->mean * (double)rs[0]->covered_ms / rs[0]->sum;
+	if (!(k0 >= 1 && k0 < 0x1p32))
+		return 0;
+	uint64_t k = (uint64_t)llround(k0);
+	for (size_t i = 0; i < n; i++)
+		if (!same_bits(mean_of_sum(rs[i]->sum, k, rs[i]->covered_ms), rs[i]->mean))
+			return 0;
+	return k;
+}
+
+/* The decimal integral that gives back r's mean, in *out: 0, or -1. */
+static int mean_integral(const struct rollup *r, double *out)
+{
+	double scaled = r->mean * (double)r->covered_ms;
+	double p = 1;
+	for (int e = 0; e <= MEAN_DEC_MAX; e++, p *= 10) {
+		if (!(fabs(scaled * p) < 0x1p53))
+			return -1;
+		double integral = (double)llround(scaled * p) / p;
+		if (same_bits(mean_of_integral(integral, r->covered_ms), r->mean)) {
+			*out = integral;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void put_means(struct buf *col, const struct rollup *const *rs, size_t n, struct seg_scratch *sc)
+{
+	uint64_t k = mean_sum_factor(rs, n);
+	if (k) {
+		buf_u8(col, MEAN_FROM_SUM);
+		buf_uvarint(col, k);
+		return;
+	}
+	size_t i = 0;
+	while (i < n && mean_integral(rs[i], &sc->vals[i]) == 0)
+		i++;
+	int form = i == n ? MEAN_INTEGRAL : MEAN_EACH;
+	if (form == MEAN_EACH)
+		for (i = 0; i < n; i++)
+			sc->vals[i] = rs[i]->mean;
+	buf_u8(col, (uint8_t)form);
+	vblock_put(col, sc->vals, n, &sc->vb);
+}
+
 /* One value field of the buckets that store it, as one block. */
 static void put_rollup_field(struct seg_builder *b, uint32_t count, int field)
 {
 	size_t n = 0;
+	const struct rollup **with_mean = b->scratch.mean_of;
 	for (uint32_t k = 0; k < count; k++) {
 		const struct rollup *r = &b->scratch.rus[k];
 		if (field == RV_MIN)
 			b->scratch.vals[n++] = r->min;
 		else if (field == RV_SUM && r->sum != 0)
 			b->scratch.vals[n++] = r->sum;
-		else if (field != RV_SUM && !rollup_equal(r))
-			b->scratch.vals[n++] = field == RV_MAX ? r->max : field == RV_MEAN ? r->mean : r->last;
+		else if (field == RV_MEAN && !rollup_equal(r))
+			with_mean[n++] = r;
+		else if (field != RV_SUM && field != RV_MEAN && !rollup_equal(r))
+			b->scratch.vals[n++] = field == RV_MAX ? r->max : r->last;
 	}
-	vblock_put(&b->col[SEG_COL_VALUE], b->scratch.vals, n, &b->scratch.vb);
+	if (field == RV_MEAN && n)
+		put_means(&b->col[SEG_COL_VALUE], with_mean, n, &b->scratch);
+	else
+		vblock_put(&b->col[SEG_COL_VALUE], b->scratch.vals, n, &b->scratch.vb);
 }
 
 static void put_rollups(struct seg_builder *b, const struct seg_section *s)
@@ -409,6 +499,14 @@ static void rollup_field_counts(const struct seg_section *sec, size_t n[RV_COUNT
 	n[RV_MEAN] = n[RV_LAST] = n[RV_MAX];
 }
 
+static int open_means(struct seg_reader *r, struct cursor *val)
+{
+	r->mean_form = cur_u8(val);
+	if (r->mean_form == MEAN_FROM_SUM)
+		r->mean_k = cur_uvarint(val);
+	return val->bad || r->mean_form > MEAN_INTEGRAL || (r->mean_form == MEAN_FROM_SUM && !r->mean_k) ? -1 : 0;
+}
+
 static int open_v2(struct seg_reader *r, const struct seg_section *sec)
 {
 	struct cursor val = col_cursor(sec, SEG_COL_VALUE);
@@ -423,9 +521,14 @@ static int open_v2(struct seg_reader *r, const struct seg_section *sec)
 	size_t n[RV_COUNT];
 	rollup_field_counts(sec, n);
 	r->prev_start = sec->origin - sec->origin % r->res_ms - r->res_ms;
-	for (int f = 0; f < RV_COUNT; f++)
+	for (int f = 0; f < RV_COUNT; f++) {
+		if (f == RV_MEAN && n[f] && open_means(r, &val) < 0)
+			return -1;
+		if (f == RV_MEAN && r->mean_form == MEAN_FROM_SUM)
+			continue;
 		if (vblock_open(&r->val[f], &val, n[f]) < 0)
 			return -1;
+	}
 	return 0;
 }
 
@@ -468,6 +571,18 @@ int seg_read_interval(struct seg_reader *r, struct interval *iv)
 	return interval_get(&r->row, &r->ienc, iv) < 0 ? -1 : 1;
 }
 
+static double read_mean(struct seg_reader *r, const struct rollup *ru)
+{
+	if (ru->covered_ms <= 0 && r->mean_form != MEAN_EACH) {
+		r->head.bad = 1;
+		return 0;
+	}
+	if (r->mean_form == MEAN_FROM_SUM)
+		return mean_of_sum(ru->sum, r->mean_k, ru->covered_ms);
+	double v = vblock_next(&r->val[RV_MEAN]);
+	return r->mean_form == MEAN_INTEGRAL ? mean_of_integral(v, ru->covered_ms) : v;
+}
+
 static int read_rollup_v2(struct seg_reader *r, struct rollup *ru)
 {
 	uint8_t h = cur_u8(&r->head);
@@ -476,14 +591,14 @@ static int read_rollup_v2(struct seg_reader *r, struct rollup *ru)
 	ru->start_ms = r->prev_start + (skip + 1) * r->res_ms;
 	ru->covered_ms = h & RU_PART ? (int64_t)cur_uvarint(&r->time) : r->res_ms;
 	ru->min = vblock_next(&r->val[RV_MIN]);
+	ru->sum = h & RU_SUM ? vblock_next(&r->val[RV_SUM]) : 0;
 	if (h & RU_EQUAL) {
 		ru->max = ru->mean = ru->last = ru->min;
 	} else {
 		ru->max = vblock_next(&r->val[RV_MAX]);
-		ru->mean = vblock_next(&r->val[RV_MEAN]);
+		ru->mean = read_mean(r, ru);
 		ru->last = vblock_next(&r->val[RV_LAST]);
 	}
-	ru->sum = h & RU_SUM ? vblock_next(&r->val[RV_SUM]) : 0;
 	r->prev_start = ru->start_ms;
 	int bad = r->head.bad || r->time.bad;
 	for (int f = 0; f < RV_COUNT; f++)

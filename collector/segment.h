@@ -37,8 +37,9 @@ struct seg_section {
 struct seg_scratch {
 	struct interval *ivs;
 	struct rollup *rus;
+	const struct rollup **mean_of; /* the buckets that store a mean */
 	double *vals;
-	size_t cap_ivs, cap_rus, cap_vals;
+	size_t cap_ivs, cap_rus, cap_vals, cap_mean_of;
 	struct vblock_scratch vb;
 };
 
@@ -89,6 +90,8 @@ struct seg_reader {
 	struct cursor head, time;        /* format 2 */
 	int64_t prev_end, prev_start;
 	struct vblock_reader val[5];     /* raw: value; rollups: min, max, mean, last, sum */
+	uint8_t mean_form;               /* rollups: how the means are stored */
+	uint64_t mean_k;                 /* MEAN_FROM_SUM: the factor */
 };
 
 /* res_ms is the tier's resolution, 0 for raw. 0, or -1 when corrupt. */

@@ -1080,6 +1080,98 @@ static void test_format2_rollups_round_trip(void **state)
 	seg_builder_free(&b);
 }
 
+struct bucket_list {
+	struct rollup r[64];
+	size_t n;
+};
+
+static void collect_bucket(const struct rollup *r, void *arg)
+{
+	struct bucket_list *l = arg;
+	if (l->n < 64)
+		l->r[l->n++] = *r;
+}
+
+/* Minute buckets from the writer's own accumulator: 1 s samples of
+ * value(k), the last minute only partly covered. */
+static void minute_buckets(struct bucket_list *l, double (*value)(size_t), int counter)
+{
+	struct rollup_acc acc = { 0 };
+	int64_t t = 1700000040000LL - 1700000040000LL % 60000;
+	l->n = 0;
+	for (size_t k = 0; k < 20 * 60 + 17; k++, t += 1000) {
+		double v = value(k);
+		rollup_feed(&acc, 60000, t, t + 1000, v, counter ? v : 0, 0, collect_bucket, l);
+	}
+	rollup_flush_before(&acc, 60000, INT64_MAX, collect_bucket, l);
+}
+
+static uint64_t mean_rng = 88172645463325252ull;
+static uint64_t mean_next(void)
+{
+	mean_rng ^= mean_rng << 13;
+	mean_rng ^= mean_rng >> 7;
+	mean_rng ^= mean_rng << 17;
+	return mean_rng;
+}
+static double sectors(size_t k) { return (double)(512 * (k % 7 ? mean_next() % 4000 : 0)); }
+static double hundredths(size_t k) { return (double)(2000 + (int64_t)(k % 3 ? mean_next() % 900 : 0)) / 100.0; }
+static double irregular(size_t k) { return (double)(mean_next() >> 11) * 0x1p-53 * (double)(k + 1); }
+
+/* The section's value column: small when the means are derived. */
+static size_t value_bytes(struct seg_view *v, int64_t id)
+{
+	struct seg_section sec;
+	assert_int_equal(seg_find(v, id, &sec), 1);
+	return sec.col_len[SEG_COL_VALUE];
+}
+
+static void test_rollup_means_round_trip_in_every_form(void **state)
+{
+	(void)state;
+	struct bucket_list counter, pct, odd, nudged;
+	minute_buckets(&counter, sectors, 1);
+	minute_buckets(&pct, hundredths, 0);
+	minute_buckets(&odd, irregular, 0);
+	/* The counter's buckets with each mean one ulp off what the sum
+	 * gives: no form fits, so they are stored one by one, and exactly. */
+	nudged = counter;
+	for (size_t k = 0; k < nudged.n; k++)
+		if (nudged.r[k].min != nudged.r[k].max)
+			nudged.r[k].mean = nextafter(nudged.r[k].mean, nudged.r[k].min);
+	assert_int_equal(counter.n, 21);
+	assert_true(counter.r[20].covered_ms < 60000);
+	struct bucket_list *lists[] = { &counter, &pct, &odd, &nudged };
+	struct seg_builder b = { 0 };
+	seg_builder_reset(&b, TIER_1M);
+	struct buf rows = { 0 }, blob = { 0 };
+	for (int i = 0; i < 4; i++) {
+		struct rollup_enc e;
+		buf_reset(&rows);
+		rollup_enc_init(&e, lists[i]->r[0].start_ms, 60000);
+		for (size_t k = 0; k < lists[i]->n; k++)
+			rollup_put(&rows, &e, &lists[i]->r[k]);
+		struct seg_section sec = { .series_id = 30 + i, .count = (uint32_t)lists[i]->n,
+					   .origin = lists[i]->r[0].start_ms, .data = rows.data, .len = rows.len };
+		assert_int_equal(seg_add(&b, &sec, sec.origin, sec.origin + 60000 * (int64_t)sec.count), 0);
+	}
+	assert_int_equal(seg_finish(&b, &blob), 0);
+	struct seg_view v = { 0 };
+	assert_int_equal(seg_open(&v, blob.data, blob.len), 0);
+	for (int i = 0; i < 4; i++)
+		assert_section_rollups(&v, 30 + i, lists[i]->r, lists[i]->n);
+	/* A counter's means cost nothing beyond its sums: stored one by one
+	 * they take 7 to 8 bytes each (as integrals, 2 to 3). */
+	assert_true(value_bytes(&v, 30) + 21 * 7 < value_bytes(&v, 33));
+	/* Percentages' means as integrals: less than the 7 bytes per mean
+	 * that storing the means themselves costs. */
+	assert_true(value_bytes(&v, 31) < 21 * 7);
+	seg_view_free(&v);
+	buf_free(&rows);
+	buf_free(&blob);
+	seg_builder_free(&b);
+}
+
 int main(void)
 {
 	int64_t now = (int64_t)time(NULL) * 1000;
@@ -1104,6 +1196,7 @@ int main(void)
 		cmocka_unit_test(test_value_codec_round_trips_exactly),
 		cmocka_unit_test(test_interval_codec_round_trips),
 		cmocka_unit_test(test_rollup_codec_round_trips),
+		cmocka_unit_test(test_rollup_means_round_trip_in_every_form),
 		cmocka_unit_test(test_format1_segments_still_read),
 		cmocka_unit_test(test_format2_segments_round_trip),
 		cmocka_unit_test(test_format2_rollups_round_trip),
