@@ -26,6 +26,9 @@ static const char *const engine_sql[EST_COUNT] = {
 	[EST_JOURNAL_CLEAR] = "DELETE FROM journal",
 	[EST_SEGMENT_ADD] = "INSERT INTO segments (vm_id, tier, t_first, t_last, data) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[EST_RETENTION] = "DELETE FROM segments WHERE tier = ?1 AND t_last < ?2",
+	[EST_SEGMENT_HOUR] = "SELECT id, data FROM segments WHERE vm_id = ?1 AND tier = ?2 AND t_first >= ?3 "
+			     "AND t_first < ?4 ORDER BY id",
+	[EST_SEGMENT_DROP] = "DELETE FROM segments WHERE id = ?1",
 };
 
 
@@ -88,19 +91,29 @@ static struct hnode *htab_first(const struct htab *t, uint64_t hash)
 
 /* ---- small helpers -------------------------------------------------------- */
 
-static sqlite3_stmt *stmt(struct engine *e, enum engine_stmt id)
+sqlite3_stmt *engine_stmt(struct engine *e, enum engine_stmt id)
 {
 	sqlite3_reset(e->st[id]);
 	sqlite3_clear_bindings(e->st[id]);
 	return e->st[id];
 }
 
-static int step_done(struct engine *e, sqlite3_stmt *st, const char *what, char *err, size_t errlen)
+static sqlite3_stmt *stmt(struct engine *e, enum engine_stmt id)
+{
+	return engine_stmt(e, id);
+}
+
+int engine_step(struct engine *e, sqlite3_stmt *st, const char *what, char *err, size_t errlen)
 {
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return set_err(err, errlen, "%s: %s", what, sqlite3_errmsg(e->db));
 	return 0;
+}
+
+static int step_done(struct engine *e, sqlite3_stmt *st, const char *what, char *err, size_t errlen)
+{
+	return engine_step(e, st, what, err, errlen);
 }
 
 static uint8_t kind_of(const char *kind)
@@ -846,13 +859,12 @@ static int split_flush(struct period_set *ps, struct split *sp, int tier, int64_
 	return 0;
 }
 
-/* Re-encodes a pending stream that spans several periods, section by
- * section. */
-static int split_pending(struct period_set *ps, struct split *sp, struct series_info *s, int tier)
+/* Re-encodes a pending stream, cut at period boundaries, into the
+ * periods' builders. */
+int engine_split_stream(struct period_set *ps, struct split *sp, const struct pending *p, int tier,
+			int64_t series_id, uint32_t base)
 {
-	struct pending *p = tier == TIER_RAW ? &s->raw : &s->roll[tier - 1];
 	int64_t len = segment_period_ms[tier], res = tier_resolution_ms[tier];
-	uint32_t base = tier == TIER_RAW ? s->raw_enc.base_ms : 0;
 	struct cursor c = { p->data.data, p->data.data + p->data.len, 0 };
 	struct interval_enc ienc;
 	struct rollup_enc renc;
@@ -868,7 +880,7 @@ static int split_pending(struct period_set *ps, struct split *sp, struct series_
 		t0 = tier == TIER_RAW ? iv.t_start_ms : r.start_ms;
 		t1 = tier == TIER_RAW ? iv.t_end_ms : r.start_ms + res;
 		int64_t period = bucket_floor(t0, len);
-		if (sp->count && period != sp->period && split_flush(ps, sp, tier, s->id, base) < 0)
+		if (sp->count && period != sp->period && split_flush(ps, sp, tier, series_id, base) < 0)
 			return -1;
 		if (sp->count == 0) {
 			sp->period = period;
@@ -888,10 +900,10 @@ static int split_pending(struct period_set *ps, struct split *sp, struct series_
 		if (t1 > sp->last)
 			sp->last = t1;
 	}
-	return split_flush(ps, sp, tier, s->id, base);
+	return split_flush(ps, sp, tier, series_id, base);
 }
 
-static int period_insert(struct engine *e, struct vm_info *v, int tier, struct seg_builder *b, char *err,
+int engine_period_insert(struct engine *e, struct vm_info *v, int tier, struct seg_builder *b, char *err,
 			 size_t errlen)
 {
 	if (b->n == 0)
@@ -908,7 +920,7 @@ static int period_insert(struct engine *e, struct vm_info *v, int tier, struct s
 	return step_done(e, st, "writing a segment", err, errlen);
 }
 
-static int segment_write(struct engine *e, struct vm_info *v, int tier, char *err, size_t errlen)
+int engine_segment_write(struct engine *e, struct vm_info *v, int tier, char *err, size_t errlen)
 {
 	struct period_set *ps = &e->periods;
 	int64_t len = segment_period_ms[tier];
@@ -919,7 +931,8 @@ static int segment_write(struct engine *e, struct vm_info *v, int tier, char *er
 		if (!p || p->count == 0)
 			continue;
 		if (bucket_floor(p->first, len) != bucket_floor(p->last - 1, len)) {
-			if (split_pending(ps, &e->split, s, tier) < 0)
+			if (engine_split_stream(ps, &e->split, p, tier, s->id,
+						tier == TIER_RAW ? s->raw_enc.base_ms : 0) < 0)
 				return set_err(err, errlen, "re-encoding the pending data of series %lld", (long long)s->id);
 			continue;
 		}
@@ -933,7 +946,7 @@ static int segment_write(struct engine *e, struct vm_info *v, int tier, char *er
 			return set_err(err, errlen, "encoding the pending data of series %lld", (long long)s->id);
 	}
 	for (size_t i = 0; i < ps->n; i++)
-		if (period_insert(e, v, tier, &ps->p[i].b, err, errlen) < 0)
+		if (engine_period_insert(e, v, tier, &ps->p[i].b, err, errlen) < 0)
 			return -1;
 	return 0;
 }
@@ -980,7 +993,7 @@ static int flush_write(struct engine *e, int64_t now_ms, uint64_t *snap_bytes, c
 		struct vm_info *v = e->all_vms[i];
 		close_finished_buckets(v);
 		for (int t = 0; t < TIER_COUNT; t++)
-			if (segment_write(e, v, t, err, errlen) < 0)
+			if (compact_or_write(e, v, t, err, errlen) < 0)
 				return -1;
 	}
 	if (step_done(e, stmt(e, EST_JOURNAL_CLEAR), "clearing the journal", err, errlen) < 0)

@@ -90,6 +90,9 @@ struct vm_info {
 	 * lookups are one comparison instead of a hash. */
 	struct series_info **order;
 	size_t order_cap;
+	/* Per tier (raw, one-minute): segments of hours before this were
+	 * merged by this process (compact.c). */
+	int64_t compacted_until[2];
 };
 
 struct period_seg {
@@ -123,6 +126,8 @@ enum engine_stmt {
 	EST_JOURNAL_CLEAR,
 	EST_SEGMENT_ADD,
 	EST_RETENTION,
+	EST_SEGMENT_HOUR,
+	EST_SEGMENT_DROP,
 	EST_COUNT
 };
 
@@ -146,6 +151,7 @@ struct engine {
 	struct jrow_builder jrow;
 	struct buf blob;
 	struct store_stats stats;
+	int closing; /* the flush at a clean stop: merges the current hour too */
 };
 
 /* Loads the whole state from db (the writer's connection): catalogue,
@@ -171,6 +177,23 @@ int engine_derived(struct engine *e, const char *vm_uuid, int64_t t_start_ms, in
  * replaces the journal with snapshots and applies retention as of now_ms,
  * in its own transaction. */
 int engine_flush(struct engine *e, int64_t now_ms, char *err, size_t errlen);
+
+/* ---- flush internals shared with compact.c ---- */
+sqlite3_stmt *engine_stmt(struct engine *e, enum engine_stmt id);
+int engine_step(struct engine *e, sqlite3_stmt *st, const char *what, char *err, size_t errlen);
+/* Writes v's pending data of one tier as segments, one per period. */
+int engine_segment_write(struct engine *e, struct vm_info *v, int tier, char *err, size_t errlen);
+/* Adds a row stream p of one series to the builders of the periods it
+ * spans. */
+int engine_split_stream(struct period_set *ps, struct split *sp, const struct pending *p, int tier,
+			int64_t series_id, uint32_t base);
+/* Inserts b (when it holds anything) as one segment of v. */
+int engine_period_insert(struct engine *e, struct vm_info *v, int tier, struct seg_builder *b, char *err,
+			 size_t errlen);
+/* compact.c: writes v's pending data of a tier, merged with the segments of
+ * the hour that is due (the last whole hour of the VM's clock, not merged
+ * yet; at a clean stop the current one too), or as engine_segment_write. */
+int compact_or_write(struct engine *e, struct vm_info *v, int tier, char *err, size_t errlen);
 
 /* Fast canonical tags ("k=v,k=v", keys sorted) without formatting calls.
  * -1 on a repeated key or overflow. */

@@ -561,6 +561,7 @@ static void *writer_main(void *arg)
 			break;
 	}
 	char err[512];
+	s->eng.closing = 1;
 	do_flush(s, 0, err, sizeof(err));
 	const struct store_stats *st = &s->eng.stats;
 	log_info("%s: %llu batches (%llu samples, %llu repeats) in %llu group commits (%.2f ms each), %llu flushes "

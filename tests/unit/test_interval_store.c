@@ -560,6 +560,80 @@ static void test_flush_cuts_segments_by_period(void **state)
 	assert_memory_equal(after->r, before.r, sizeof(before.r[0]) * (size_t)before.n);
 }
 
+static int same_bits(double a, double b);
+
+static int64_t segments_in_hour(struct fixture *f, int tier, int64_t hour)
+{
+	sqlite3_stmt *st;
+	int64_t n = -1;
+	assert_int_equal(sqlite3_prepare_v2(store_db(f->st),
+					    "SELECT count(*) FROM segments WHERE tier = ?1 AND t_first >= ?2 AND t_first < ?3",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_int(st, 1, tier);
+	sqlite3_bind_int64(st, 2, hour);
+	sqlite3_bind_int64(st, 3, hour + 3600000);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static void assert_same_buckets(const struct buckets *a, const struct buckets *b)
+{
+	assert_int_equal(a->n, b->n);
+	for (int i = 0; i < a->n && i < 256; i++) {
+		assert_int_equal(a->b[i].start_ms, b->b[i].start_ms);
+		assert_int_equal(a->b[i].covered_ms, b->b[i].covered_ms);
+		assert_int_equal(a->b[i].flags, b->b[i].flags);
+		assert_true(same_bits(a->b[i].min, b->b[i].min) && same_bits(a->b[i].max, b->b[i].max));
+		assert_true(same_bits(a->b[i].mean, b->b[i].mean) && same_bits(a->b[i].last, b->b[i].last));
+		assert_true(same_bits(a->b[i].sum, b->b[i].sum));
+	}
+}
+
+/* 2 h 50 min of 1 s samples with a flush every 5 minutes: no flush, the
+ * ones that merge an hour's segments included, changes any answer, and
+ * each whole hour ends as one raw and one minute segment. */
+static void test_finished_hours_merge_into_one_segment(void **state)
+{
+	struct fixture *f = *state;
+	static struct rows before;
+	static struct buckets minutes, counted;
+	int64_t hour1 = T0 - T0 % 3600000 + 3600000, end = hour1 + 2 * 3600000 + 50 * 60000;
+	int last = (int)((end - T0) / STEP);
+	for (int k = 0; k < last; k++) {
+		struct reading r[2] = { { "cpu.used_pct", NULL, NULL, (double)((k / 20) % 7) * 1.25 },
+					{ "net.tx_packets", NULL, NULL, (double)(k / 40 % 5) } };
+		assert_int_equal(send_at(f, (int64_t)k * STEP, (int64_t)(k + 1) * STEP, r, 2, 0), STORE_STORED);
+		if ((k + 1) % 300)
+			continue;
+		before = *all_rows(f, "cpu.used_pct");
+		minutes = *buckets_of(f, "cpu.used_pct", TIER_1M, 60000, T0, end);
+		counted = *buckets_of(f, "net.tx_packets", TIER_1M, 60000, T0, end);
+		flush(f, 0);
+		struct rows *after = all_rows(f, "cpu.used_pct");
+		assert_int_equal(after->n, before.n);
+		assert_memory_equal(after->r, before.r, sizeof(before.r[0]) * (size_t)before.n);
+		assert_same_buckets(buckets_of(f, "cpu.used_pct", TIER_1M, 60000, T0, end), &minutes);
+		assert_same_buckets(buckets_of(f, "net.tx_packets", TIER_1M, 60000, T0, end), &counted);
+	}
+	for (int64_t h = hour1; h < hour1 + 2 * 3600000; h += 3600000) {
+		assert_int_equal(segments_in_hour(f, TIER_RAW, h), 1);
+		assert_int_equal(segments_in_hour(f, TIER_1M, h), 1);
+	}
+	/* The hour in progress is merged by a clean stop. */
+	assert_true(segments_in_hour(f, TIER_RAW, hour1 + 2 * 3600000) > 1);
+	before = *all_rows(f, "cpu.used_pct");
+	minutes = *buckets_of(f, "cpu.used_pct", TIER_1M, 60000, T0, end);
+	reopen(f, NULL);
+	assert_int_equal(segments_in_hour(f, TIER_RAW, hour1 + 2 * 3600000), 1);
+	struct rows *after = all_rows(f, "cpu.used_pct");
+	assert_int_equal(after->n, before.n);
+	assert_memory_equal(after->r, before.r, sizeof(before.r[0]) * (size_t)before.n);
+	assert_same_buckets(buckets_of(f, "cpu.used_pct", TIER_1M, 60000, T0, end), &minutes);
+}
+
 static void test_tier_choice(void **state)
 {
 	(void)state;
@@ -1188,6 +1262,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_history_reply_names_each_series_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_per_tier, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flush_cuts_segments_by_period, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_finished_hours_merge_into_one_segment, setup, teardown),
 		cmocka_unit_test(test_tier_choice),
 		cmocka_unit_test_setup_teardown(test_recovery_from_journal_after_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_version_2_rows_are_converted, setup, teardown),
