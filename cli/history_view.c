@@ -1,6 +1,7 @@
 #include "history_view.h"
 
 #include <json-c/json.h>
+#include <math.h>
 #include <string.h>
 
 #include "query.h"
@@ -66,6 +67,20 @@ static void intervals_table(FILE *f, const Vigil__HistoryReply *r)
 	}
 }
 
+/* A step's mean, min, max and last as text. A steady step's four are one
+ * number, formatted once: printing doubles is most of the command's time
+ * on a long history. */
+static void step_numbers(const Vigil__HistoryRow *row, char out[4][32])
+{
+	const double v[4] = { row->value, row->min, row->max, row->last };
+	for (int i = 0; i < 4; i++) {
+		if (i > 0 && v[i] == v[i - 1] && signbit(v[i]) == signbit(v[i - 1]))
+			memcpy(out[i], out[i - 1], sizeof(out[i]));
+		else
+			snprintf(out[i], sizeof(out[i]), "%.6g", v[i]);
+	}
+}
+
 static void rollups_table(FILE *f, const Vigil__HistoryReply *r)
 {
 	fprintf(f, "%-22s %-20s %-24s %12s %12s %12s %12s %14s %8s  %s\n", "METRIC", "TAGS", "START", "MEAN", "MIN",
@@ -73,7 +88,7 @@ static void rollups_table(FILE *f, const Vigil__HistoryReply *r)
 	const Vigil__HistoryRow *names = NULL;
 	for (size_t i = 0; i < r->n_rows; i++) {
 		const Vigil__HistoryRow *row = r->rows[i];
-		char t0[40], sum[32], cov[16], fl[32];
+		char t0[40], sum[32], cov[16], fl[32], num[4][32];
 		names = history_row_names(row, names);
 		when(t0, sizeof(t0), row->t_start_ms);
 		if (is_counter(names))
@@ -82,8 +97,9 @@ static void rollups_table(FILE *f, const Vigil__HistoryReply *r)
 			snprintf(sum, sizeof(sum), "-");
 		format_duration(cov, sizeof(cov), row->covered_ms);
 		flags_text(fl, sizeof(fl), row);
-		fprintf(f, "%-22s %-20s %-24s %12.6g %12.6g %12.6g %12.6g %14s %8s  %s\n", names->metric,
-			or_dash(names->tags), t0, row->value, row->min, row->max, row->last, sum, cov, fl);
+		step_numbers(row, num);
+		fprintf(f, "%-22s %-20s %-24s %12s %12s %12s %12s %14s %8s  %s\n", names->metric, or_dash(names->tags), t0,
+			num[0], num[1], num[2], num[3], sum, cov, fl);
 	}
 }
 
