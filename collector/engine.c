@@ -387,6 +387,7 @@ static struct series_info *series_new(struct engine *e, struct vm_info *v, struc
 	}
 	s->vm = v;
 	s->metric = m;
+	s->untagged = tags[0] == '\0';
 	s->id = id;
 	s->idx = idx;
 	s->node.hash = series_hash(v, m, tags);
@@ -514,7 +515,7 @@ static int sample_is(const struct series_info *s, const Vigil__Sample *smp)
 	if (strcmp(s->metric->name, smp->metric) != 0)
 		return 0;
 	if (smp->n_tags == 0)
-		return s->tags[0] == '\0';
+		return s->untagged;
 	if (smp->n_tags == 1) {
 		size_t kl = strlen(smp->tags[0]->key);
 		return strncmp(s->tags, smp->tags[0]->key, kl) == 0 && s->tags[kl] == '=' &&
@@ -524,30 +525,42 @@ static int sample_is(const struct series_info *s, const Vigil__Sample *smp)
 	return tags_canonical(smp->tags, smp->n_tags, tags, sizeof(tags)) == 0 && strcmp(s->tags, tags) == 0;
 }
 
+/* Remembers s as the series at position pos; the cache is only an
+ * accelerator, so running out of memory here costs nothing but speed. */
+static void order_note(struct series_order *o, size_t pos, struct series_info *s)
+{
+	if (pos >= o->cap) {
+		size_t cap = o->cap ? o->cap : 32;
+		while (cap <= pos)
+			cap *= 2;
+		struct series_info **g = realloc(o->at, cap * sizeof(*g));
+		if (!g)
+			return;
+		memset(g + o->cap, 0, (cap - o->cap) * sizeof(*g));
+		o->at = g;
+		o->cap = cap;
+	}
+	o->at[pos] = s;
+}
+
+static struct series_info *order_hit(const struct series_order *o, size_t pos, const Vigil__Sample *smp)
+{
+	return pos < o->cap && o->at[pos] && sample_is(o->at[pos], smp) ? o->at[pos] : NULL;
+}
+
 static struct series_info *sample_series(struct engine *e, struct vm_info *v, size_t pos, const Vigil__Sample *smp,
 					 const char *vm_name, char *err, size_t errlen)
 {
-	if (pos < v->order_cap && v->order[pos] && sample_is(v->order[pos], smp))
-		return v->order[pos];
+	struct series_info *s = order_hit(&v->order, pos, smp);
+	if (s)
+		return s;
 	char tags[WIRE_TAGS_MAX_LEN];
 	if (tags_canonical(smp->tags, smp->n_tags, tags, sizeof(tags)) < 0) {
 		set_err(err, errlen, "vm %s: metric %s: invalid tags", vm_name, smp->metric);
 		return NULL;
 	}
-	struct series_info *s = series_get(e, v, smp->metric, tags, err, errlen);
-	if (s && pos >= v->order_cap) {
-		size_t cap = v->order_cap ? v->order_cap : 32;
-		while (cap <= pos)
-			cap *= 2;
-		struct series_info **g = realloc(v->order, cap * sizeof(*g));
-		if (!g)
-			return s; /* the cache is only an accelerator */
-		memset(g + v->order_cap, 0, (cap - v->order_cap) * sizeof(*g));
-		v->order = g;
-		v->order_cap = cap;
-	}
-	if (s)
-		v->order[pos] = s;
+	if ((s = series_get(e, v, smp->metric, tags, err, errlen)))
+		order_note(&v->order, pos, s);
 	return s;
 }
 
@@ -637,10 +650,31 @@ enum store_result engine_batch(struct engine *e, const Vigil__Batch *b, char *er
 	return STORE_STORED;
 }
 
+/* A derived reading's series. A cache hit matched an existing series'
+ * name and tags, which were checked when it was made. */
+static struct series_info *derived_series(struct engine *e, struct vm_info *v, size_t pos, const Vigil__Sample *smp,
+					  char *err, size_t errlen)
+{
+	char tags[WIRE_TAGS_MAX_LEN];
+	if (!isfinite(smp->value)) {
+		set_err(err, errlen, "vm %s: derived reading '%.64s' is not a finite number", v->uuid, smp->metric);
+		return NULL;
+	}
+	struct series_info *s = order_hit(&v->derived_order, pos, smp);
+	if (s)
+		return s;
+	if (!wire_valid_metric(smp->metric) || tags_canonical(smp->tags, smp->n_tags, tags, sizeof(tags)) < 0) {
+		set_err(err, errlen, "vm %s: derived reading '%.64s' is invalid", v->uuid, smp->metric);
+		return NULL;
+	}
+	if ((s = series_get(e, v, smp->metric, tags, err, errlen)))
+		order_note(&v->derived_order, pos, s);
+	return s;
+}
+
 int engine_derived(struct engine *e, const char *vm_uuid, int64_t t_start_ms, int64_t t_end_ms, uint32_t interval_ms,
 		   Vigil__Sample *const *samples, size_t n, char *err, size_t errlen)
 {
-	char tags[WIRE_TAGS_MAX_LEN];
 	struct vm_info *v = vm_find(e, vm_uuid);
 	if (!v)
 		return set_err(err, errlen, "vm %s is not known", vm_uuid);
@@ -651,11 +685,7 @@ int engine_derived(struct engine *e, const char *vm_uuid, int64_t t_start_ms, in
 	if (ensure_events(v, n) < 0)
 		return set_err(err, errlen, "out of memory");
 	for (size_t i = 0; i < n; i++) {
-		if (!wire_valid_metric(samples[i]->metric) || !isfinite(samples[i]->value) ||
-		    tags_canonical(samples[i]->tags, samples[i]->n_tags, tags, sizeof(tags)) < 0)
-			return set_err(err, errlen, "vm %s: derived reading '%.64s' is invalid", vm_uuid,
-				       samples[i]->metric);
-		struct series_info *s = series_get(e, v, samples[i]->metric, tags, err, errlen);
+		struct series_info *s = derived_series(e, v, i, samples[i], err, errlen);
 		if (!s)
 			return -1;
 		if (s->seen_gen == gen)
@@ -1305,7 +1335,8 @@ static void free_model(struct engine *e)
 		jvm_free(&v->log);
 		buf_free(&v->jbuf);
 		free(v->series);
-		free(v->order);
+		free(v->order.at);
+		free(v->derived_order.at);
 		free(v->ev);
 		free(v->name);
 		free(v);

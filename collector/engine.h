@@ -56,6 +56,7 @@ struct series_info {
 	struct vm_info *vm;
 	struct metric_info *metric;
 	char *tags;
+	uint8_t untagged; /* tags is "": checked without following the pointer */
 	int64_t id;
 	size_t idx; /* in vm->log.series */
 	uint64_t seen_gen; /* the engine's gen when last sampled; 64 bits never wrap */
@@ -63,6 +64,11 @@ struct series_info {
 	struct interval_enc raw_enc;
 	struct pending roll[2];
 	struct rollup_enc roll_enc[2];
+};
+
+struct series_order {
+	struct series_info **at;
+	size_t cap;
 };
 
 struct vm_info {
@@ -85,11 +91,11 @@ struct vm_info {
 	struct vm_info *dirty_next;
 	struct jevent *ev;
 	size_t ev_cap;
-	/* The series of each sample position in the VM's previous batch: a
-	 * probe sends its samples in the same order every interval, so most
-	 * lookups are one comparison instead of a hash. */
-	struct series_info **order;
-	size_t order_cap;
+	/* The series of each sample position in the VM's previous batch, and
+	 * in its previous derived readings: a probe (and the SLA check) sends
+	 * its readings in the same order every interval, so most lookups are
+	 * one comparison instead of a hash. */
+	struct series_order order, derived_order;
 	/* Per tier (raw, one-minute): segments of hours before this were
 	 * merged by this process (compact.c). */
 	int64_t compacted_until[2];

@@ -1,6 +1,7 @@
 /* Coalescing into temporal intervals, against a real SQLite file: equal
  * values extend, different values and gaps start rows, repeated batches are
  * acknowledged without being stored twice. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -251,6 +252,35 @@ static void test_derived_samples_coalesce_for_known_vm(void **state)
 	assert_non_null(strstr(err, "not known"));
 }
 
+/* The derived path remembers each position's series from the previous
+ * call; a different reading at a remembered position must still reach its
+ * own series, and a cached series must not let a bad value through. */
+static void test_derived_readings_keep_their_series_when_the_order_changes(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	const char *uuid = "11111111-2222-4333-8444-555555555555";
+	put(f, 1, 0, STEP, 10.0);
+	Vigil__Sample a = VIGIL__SAMPLE__INIT, b = VIGIL__SAMPLE__INIT;
+	a.metric = "sla.p_violation";
+	a.value = 0.25;
+	b.metric = "sla.cpu";
+	b.value = 1.0;
+	Vigil__Sample *ab[] = { &a, &b }, *ba[] = { &b, &a };
+	assert_int_equal(store_derived(f->st, uuid, T0, T0 + STEP, STEP, ab, 2, err, sizeof(err)), 0);
+	assert_int_equal(store_derived(f->st, uuid, T0 + STEP, T0 + 2 * STEP, STEP, ba, 2, err, sizeof(err)), 0);
+	a.value = NAN;
+	assert_int_equal(store_derived(f->st, uuid, T0 + 2 * STEP, T0 + 3 * STEP, STEP, ba, 2, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "finite"));
+	struct rowset p = rows_of(f, "sla.p_violation"), c = rows_of(f, "sla.cpu");
+	assert_int_equal(p.n, 1);
+	assert_int_equal(p.r[0].samples, 2);
+	assert_true(p.r[0].value == 0.25);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.r[0].samples, 2);
+	assert_true(c.r[0].value == 1.0);
+}
+
 static void test_status_shows_latest_reading(void **state)
 {
 	struct fixture *f = *state;
@@ -339,6 +369,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_repeated_batch_is_not_stored_twice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_history_scan_returns_intervals_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_derived_samples_coalesce_for_known_vm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_derived_readings_keep_their_series_when_the_order_changes, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_status_shows_latest_reading, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_is_versioned_and_reopens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_catalogue_fills_metrics_table, setup, teardown),
