@@ -243,7 +243,7 @@ static int merge_write(struct engine *e, struct vm_info *v, int tier, struct hou
 			rc = set_err(err, errlen, "re-encoding series %lld", (long long)it[i].id);
 	}
 	for (size_t i = 0; rc == 0 && i < ps->n; i++)
-		rc = engine_period_insert(e, v, tier, &ps->p[i].b, err, errlen);
+		rc = engine_period_insert(e, v, tier, &ps->p[i].b, SEG_LEVEL_FINAL, err, errlen);
 	if (rc == 0)
 		rc = drop_old(e, h, err, errlen);
 	buf_free(&st.p.data);
@@ -282,7 +282,10 @@ static int merge_hour(struct engine *e, struct vm_info *v, int tier, int64_t hou
 {
 	struct hour_segs h = { 0 };
 	int rc = load_hour(e, v, tier, hour, &h, err, errlen);
-	*merged = rc == 0 && h.n >= 2;
+	/* Even a single segment, or only pending data, is written anew: a
+	 * flush writes at the fast level, and a finished hour keeps the tight
+	 * one. */
+	*merged = rc == 0 && (h.n > 0 || with_pending);
 	if (*merged)
 		rc = merge_write(e, v, tier, &h, with_pending, err, errlen);
 	hour_segs_free(&h);

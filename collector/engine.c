@@ -933,12 +933,12 @@ int engine_split_stream(struct period_set *ps, struct split *sp, const struct pe
 	return split_flush(ps, sp, tier, series_id, base);
 }
 
-int engine_period_insert(struct engine *e, struct vm_info *v, int tier, struct seg_builder *b, char *err,
+int engine_period_insert(struct engine *e, struct vm_info *v, int tier, struct seg_builder *b, int level, char *err,
 			 size_t errlen)
 {
 	if (b->n == 0)
 		return 0;
-	if (seg_finish(b, &e->blob) < 0)
+	if (seg_finish(b, &e->blob, level) < 0)
 		return set_err(err, errlen, "out of memory building a segment");
 	sqlite3_stmt *st = stmt(e, EST_SEGMENT_ADD);
 	sqlite3_bind_int64(st, 1, v->id);
@@ -975,8 +975,9 @@ int engine_segment_write(struct engine *e, struct vm_info *v, int tier, char *er
 		if (seg_add(b, &sec, p->first, p->last) < 0)
 			return set_err(err, errlen, "encoding the pending data of series %lld", (long long)s->id);
 	}
+	int level = tier == TIER_1H ? SEG_LEVEL_FINAL : SEG_LEVEL_FAST;
 	for (size_t i = 0; i < ps->n; i++)
-		if (engine_period_insert(e, v, tier, &ps->p[i].b, err, errlen) < 0)
+		if (engine_period_insert(e, v, tier, &ps->p[i].b, level, err, errlen) < 0)
 			return -1;
 	return 0;
 }

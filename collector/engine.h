@@ -187,14 +187,17 @@ int engine_flush(struct engine *e, int64_t now_ms, char *err, size_t errlen);
 /* ---- flush internals shared with compact.c ---- */
 sqlite3_stmt *engine_stmt(struct engine *e, enum engine_stmt id);
 int engine_step(struct engine *e, sqlite3_stmt *st, const char *what, char *err, size_t errlen);
-/* Writes v's pending data of one tier as segments, one per period. */
+/* Writes v's pending data of one tier as segments, one per period: raw
+ * and one-minute ones at SEG_LEVEL_FAST, since compact.c rewrites them
+ * once their hour is over. */
 int engine_segment_write(struct engine *e, struct vm_info *v, int tier, char *err, size_t errlen);
 /* Adds a row stream p of one series to the builders of the periods it
  * spans. */
 int engine_split_stream(struct period_set *ps, struct split *sp, const struct pending *p, int tier,
 			int64_t series_id, uint32_t base);
-/* Inserts b (when it holds anything) as one segment of v. */
-int engine_period_insert(struct engine *e, struct vm_info *v, int tier, struct seg_builder *b, char *err,
+/* Inserts b (when it holds anything) as one segment of v, compressed at
+ * zstd level `level`. */
+int engine_period_insert(struct engine *e, struct vm_info *v, int tier, struct seg_builder *b, int level, char *err,
 			 size_t errlen);
 /* compact.c: writes v's pending data of a tier, merged with the segments of
  * the hour that is due (the last whole hour of the VM's clock, not merged

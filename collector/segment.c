@@ -20,10 +20,6 @@
 /* Below this many plain bytes, one frame: the frames' own overhead would
  * outweigh what separating the columns gains. */
 #define SEG_PARTS_MIN 4096
-/* Segments are written once per flush, a few hundred kB per second of
- * ingest, so a slower level than the journal's costs little (about 3% of
- * the writer thread) for 10-15% fewer bytes than level 3. */
-#define SEG_ZSTD_LEVEL 9
 
 /* Format 2 record headers. A raw interval: its IV_* flags, whether a
  * deviation of its duration from n * base or an offset of its start from
@@ -314,16 +310,16 @@ int seg_add(struct seg_builder *b, const struct seg_section *s, int64_t t_first,
 }
 
 /* Appends part as its own compressed frame, preceded by its length. */
-static int put_part(struct buf *blob, const struct buf *part, struct buf *packed)
+static int put_part(struct buf *blob, const struct buf *part, struct buf *packed, int level)
 {
-	if (part->failed || blob_pack_level(part, packed, SEG_ZSTD_LEVEL) < 0)
+	if (part->failed || blob_pack_level(part, packed, level) < 0)
 		return -1;
 	buf_uvarint(blob, packed->len);
 	buf_put(blob, packed->data, packed->len);
 	return blob->failed ? -1 : 0;
 }
 
-int seg_finish(struct seg_builder *b, struct buf *blob)
+int seg_finish(struct seg_builder *b, struct buf *blob, int level)
 {
 	struct buf top = { 0 }, packed = { 0 };
 	buf_u8(&top, SEG_VERSION);
@@ -341,13 +337,13 @@ int seg_finish(struct seg_builder *b, struct buf *blob)
 	if (plain_len < SEG_PARTS_MIN) {
 		for (int i = 0; i < SEG_COLUMNS; i++)
 			buf_put(&top, b->col[i].data, b->col[i].len);
-		rc = top.failed ? -1 : blob_pack_level(&top, blob, SEG_ZSTD_LEVEL);
+		rc = top.failed ? -1 : blob_pack_level(&top, blob, level);
 	} else {
 		buf_reset(blob);
 		buf_u8(blob, SEG_BLOB_PARTS);
-		rc = put_part(blob, &top, &packed);
+		rc = put_part(blob, &top, &packed, level);
 		for (int i = 0; i < SEG_COLUMNS && rc == 0; i++)
-			rc = put_part(blob, &b->col[i], &packed);
+			rc = put_part(blob, &b->col[i], &packed, level);
 	}
 	buf_free(&top);
 	buf_free(&packed);

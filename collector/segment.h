@@ -57,8 +57,16 @@ void seg_builder_free(struct seg_builder *b);
 /* Adds a section given as its row stream. 0, or -1 when the stream does
  * not decode (or out of memory). */
 int seg_add(struct seg_builder *b, const struct seg_section *s, int64_t t_first, int64_t t_last);
-/* The compressed blob. 0, or -1 out of memory. */
-int seg_finish(struct seg_builder *b, struct buf *blob);
+/* zstd levels for seg_finish. A flush's raw and one-minute segments of an
+ * hour are rewritten when the hour is merged (compact.c), so they are
+ * written at the fast level (the writer, and so ingest, waits for a
+ * flush); what stays, merged hours and one-hour rollups, at the tight one
+ * (10-15% fewer bytes than level 3 on these columns). */
+#define SEG_LEVEL_FAST 1
+#define SEG_LEVEL_FINAL 9
+
+/* The compressed blob, at zstd level `level`. 0, or -1 out of memory. */
+int seg_finish(struct seg_builder *b, struct buf *blob, int level);
 
 /* A decoded segment: plain holds the uncompressed bytes. */
 struct seg_view {

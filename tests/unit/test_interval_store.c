@@ -562,19 +562,25 @@ static void test_flush_cuts_segments_by_period(void **state)
 
 static int same_bits(double a, double b);
 
-static int64_t segments_in_hour(struct fixture *f, int tier, int64_t hour)
+/* How many segments of a tier start in the hour; *last_id (when not NULL)
+ * gets the newest one's id. */
+static int64_t segments_in_hour(struct fixture *f, int tier, int64_t hour, int64_t *last_id)
 {
 	sqlite3_stmt *st;
 	int64_t n = -1;
 	assert_int_equal(sqlite3_prepare_v2(store_db(f->st),
-					    "SELECT count(*) FROM segments WHERE tier = ?1 AND t_first >= ?2 AND t_first < ?3",
+					    "SELECT count(*), max(id) FROM segments "
+					    "WHERE tier = ?1 AND t_first >= ?2 AND t_first < ?3",
 					    -1, &st, NULL),
 			 SQLITE_OK);
 	sqlite3_bind_int(st, 1, tier);
 	sqlite3_bind_int64(st, 2, hour);
 	sqlite3_bind_int64(st, 3, hour + 3600000);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (sqlite3_step(st) == SQLITE_ROW) {
 		n = sqlite3_column_int64(st, 0);
+		if (last_id)
+			*last_id = sqlite3_column_int64(st, 1);
+	}
 	sqlite3_finalize(st);
 	return n;
 }
@@ -619,19 +625,48 @@ static void test_finished_hours_merge_into_one_segment(void **state)
 		assert_same_buckets(buckets_of(f, "net.tx_packets", TIER_1M, 60000, T0, end), &counted);
 	}
 	for (int64_t h = hour1; h < hour1 + 2 * 3600000; h += 3600000) {
-		assert_int_equal(segments_in_hour(f, TIER_RAW, h), 1);
-		assert_int_equal(segments_in_hour(f, TIER_1M, h), 1);
+		assert_int_equal(segments_in_hour(f, TIER_RAW, h, NULL), 1);
+		assert_int_equal(segments_in_hour(f, TIER_1M, h, NULL), 1);
 	}
 	/* The hour in progress is merged by a clean stop. */
-	assert_true(segments_in_hour(f, TIER_RAW, hour1 + 2 * 3600000) > 1);
+	assert_true(segments_in_hour(f, TIER_RAW, hour1 + 2 * 3600000, NULL) > 1);
 	before = *all_rows(f, "cpu.used_pct");
 	minutes = *buckets_of(f, "cpu.used_pct", TIER_1M, 60000, T0, end);
 	reopen(f, NULL);
-	assert_int_equal(segments_in_hour(f, TIER_RAW, hour1 + 2 * 3600000), 1);
+	assert_int_equal(segments_in_hour(f, TIER_RAW, hour1 + 2 * 3600000, NULL), 1);
 	struct rows *after = all_rows(f, "cpu.used_pct");
 	assert_int_equal(after->n, before.n);
 	assert_memory_equal(after->r, before.r, sizeof(before.r[0]) * (size_t)before.n);
 	assert_same_buckets(buckets_of(f, "cpu.used_pct", TIER_1M, 60000, T0, end), &minutes);
+}
+
+/* An hour one flush wrote as a single segment (and the hour before it,
+ * which no segment held before the merge) is still written anew when it
+ * is merged: flushes write at the fast zstd level, finished hours at the
+ * tight one. */
+static void test_lone_segment_of_a_finished_hour_is_rewritten(void **state)
+{
+	struct fixture *f = *state;
+	static struct rows before;
+	int64_t hour1 = T0 - T0 % 3600000 + 3600000;
+	int mid = (int)((hour1 + 3600000 - T0) / STEP), last = mid + 50 * 60;
+	for (int k = 0; k < last; k++) {
+		struct reading r = { "cpu.used_pct", NULL, NULL, (double)((k / 20) % 7) * 1.25 };
+		assert_int_equal(send_at(f, (int64_t)k * STEP, (int64_t)(k + 1) * STEP, &r, 1, 0), STORE_STORED);
+		if (k + 1 != mid)
+			continue;
+		flush(f, 0);
+		before = *all_rows(f, "cpu.used_pct");
+	}
+	int64_t flushed_id = 0, merged_id = 0;
+	assert_int_equal(segments_in_hour(f, TIER_RAW, hour1, &flushed_id), 1);
+	assert_int_equal(segments_in_hour(f, TIER_RAW, hour1 - 3600000, NULL), 1);
+	flush(f, 0);
+	assert_int_equal(segments_in_hour(f, TIER_RAW, hour1, &merged_id), 1);
+	assert_true(merged_id > flushed_id);
+	struct rows *after = all_rows(f, "cpu.used_pct");
+	assert_true(after->n > before.n);
+	assert_memory_equal(after->r, before.r, sizeof(before.r[0]) * (size_t)(before.n - 1));
 }
 
 static void test_tier_choice(void **state)
@@ -1106,7 +1141,7 @@ static void test_format2_segments_round_trip(void **state)
 	}
 	add_intervals(&b, 200, fix_raw7, 5);
 	struct buf blob = { 0 };
-	assert_int_equal(seg_finish(&b, &blob), 0);
+	assert_int_equal(seg_finish(&b, &blob, SEG_LEVEL_FINAL), 0);
 	struct seg_view v = { 0 };
 	assert_int_equal(seg_open(&v, blob.data, blob.len), 0);
 	assert_int_equal(v.version, 2);
@@ -1143,7 +1178,7 @@ static void test_format2_rollups_round_trip(void **state)
 	struct seg_section sec = { .series_id = 11, .count = 3, .origin = fix_minute11[0].start_ms, .data = rows.data,
 				   .len = rows.len };
 	assert_int_equal(seg_add(&b, &sec, fix_minute11[0].start_ms, fix_minute11[2].start_ms + 60000), 0);
-	assert_int_equal(seg_finish(&b, &blob), 0);
+	assert_int_equal(seg_finish(&b, &blob, SEG_LEVEL_FINAL), 0);
 	struct seg_view v = { 0 };
 	assert_int_equal(seg_open(&v, blob.data, blob.len), 0);
 	assert_int_equal(v.version, 2);
@@ -1229,7 +1264,7 @@ static void test_rollup_means_round_trip_in_every_form(void **state)
 					   .origin = lists[i]->r[0].start_ms, .data = rows.data, .len = rows.len };
 		assert_int_equal(seg_add(&b, &sec, sec.origin, sec.origin + 60000 * (int64_t)sec.count), 0);
 	}
-	assert_int_equal(seg_finish(&b, &blob), 0);
+	assert_int_equal(seg_finish(&b, &blob, SEG_LEVEL_FINAL), 0);
 	struct seg_view v = { 0 };
 	assert_int_equal(seg_open(&v, blob.data, blob.len), 0);
 	for (int i = 0; i < 4; i++)
@@ -1263,6 +1298,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retention_per_tier, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flush_cuts_segments_by_period, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_finished_hours_merge_into_one_segment, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lone_segment_of_a_finished_hour_is_rewritten, setup, teardown),
 		cmocka_unit_test(test_tier_choice),
 		cmocka_unit_test_setup_teardown(test_recovery_from_journal_after_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_version_2_rows_are_converted, setup, teardown),
