@@ -89,31 +89,14 @@ static int wait_until_answering(struct collector_proc *c, char *err, size_t errl
 	return -1;
 }
 
-int collector_start(struct collector_proc *c, const char *bin_dir, const char *dir, const char *name,
-		    const char *const *extra, char *err, size_t errlen)
+/* Runs BIN_DIR/vigil-collector on c's paths and waits until it answers. */
+static int collector_spawn(struct collector_proc *c, const char *bin_dir, const char *const *extra, char *err,
+			   size_t errlen)
 {
-	char bin[320], conf[320], side[340];
-	memset(c, 0, sizeof(*c));
+	char bin[320];
 	snprintf(bin, sizeof(bin), "%s/vigil-collector", bin_dir);
-	snprintf(conf, sizeof(conf), "%s/empty.conf", dir);
-	snprintf(c->url, sizeof(c->url), "ipc://%s/%s.sock", dir, name);
-	snprintf(c->db, sizeof(c->db), "%s/%s.db", dir, name);
-	snprintf(c->log, sizeof(c->log), "%s/%s.log", dir, name);
-	/* A fresh database, and no settings from the host's own config file. */
-	unlink(c->db);
-	snprintf(side, sizeof(side), "%s-wal", c->db);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", c->db);
-	unlink(side);
-	FILE *f = fopen(conf, "w");
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", conf, strerror(errno));
-		return -1;
-	}
-	fputs("# Empty: the benchmark gives every setting on the command line.\n", f);
-	fclose(f);
-
-	const char *argv[MAX_ARGS] = { bin, "--config", conf, "--listen", c->url, "--db", c->db, "--log-level", "warning" };
+	const char *argv[MAX_ARGS] = { bin,  "--config", c->conf,	"--listen",
+				       c->url, "--db",	   c->db, "--log-level", "warning" };
 	int n = 9;
 	for (; extra && *extra && n < MAX_ARGS - 1; extra++)
 		argv[n++] = *extra;
@@ -130,6 +113,41 @@ int collector_start(struct collector_proc *c, const char *bin_dir, const char *d
 	if (c->pid == 0)
 		exec_child((char *const *)argv, NULL, c->log);
 	return wait_until_answering(c, err, errlen);
+}
+
+int collector_start(struct collector_proc *c, const char *bin_dir, const char *dir, const char *name,
+		    const char *const *extra, char *err, size_t errlen)
+{
+	char side[340];
+	memset(c, 0, sizeof(*c));
+	snprintf(c->conf, sizeof(c->conf), "%s/empty.conf", dir);
+	snprintf(c->url, sizeof(c->url), "ipc://%s/%s.sock", dir, name);
+	snprintf(c->db, sizeof(c->db), "%s/%s.db", dir, name);
+	snprintf(c->log, sizeof(c->log), "%s/%s.log", dir, name);
+	/* A fresh database, and no settings from the host's own config file. */
+	unlink(c->db);
+	snprintf(side, sizeof(side), "%s-wal", c->db);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", c->db);
+	unlink(side);
+	FILE *f = fopen(c->conf, "w");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", c->conf, strerror(errno));
+		return -1;
+	}
+	fputs("# Empty: the benchmark gives every setting on the command line.\n", f);
+	fclose(f);
+	return collector_spawn(c, bin_dir, extra, err, errlen);
+}
+
+int collector_restart(struct collector_proc *c, const char *bin_dir, char *err, size_t errlen)
+{
+	int status = collector_stop(c);
+	if (status != 0) {
+		snprintf(err, errlen, "vigil-collector exited with status %d when stopped (see %s)", status, c->log);
+		return -1;
+	}
+	return collector_spawn(c, bin_dir, NULL, err, errlen);
 }
 
 int collector_stop(struct collector_proc *c)

@@ -16,6 +16,7 @@ struct collector_proc {
 	char url[320];  /* ipc://DIR/NAME.sock */
 	char db[320];   /* DIR/NAME.db */
 	char log[320];  /* its stderr */
+	char conf[320]; /* DIR/empty.conf */
 };
 
 /* Starts BIN_DIR/vigil-collector listening on ipc://DIR/NAME.sock with a
@@ -24,6 +25,11 @@ struct collector_proc {
  * 0, or -1 with a message in err (including the end of its log). */
 int collector_start(struct collector_proc *c, const char *bin_dir, const char *dir, const char *name,
 		    const char *const *extra, char *err, size_t errlen);
+
+/* Stops c and starts it again on the same database, without the extra
+ * arguments: a clean stop flushes the journal into segments. 0, or -1
+ * with a message in err. */
+int collector_restart(struct collector_proc *c, const char *bin_dir, char *err, size_t errlen);
 
 /* SIGTERM, then waits up to 30 s (then SIGKILL). Returns its exit status,
  * or -1 if it had to be killed or had died of a signal. */
