@@ -95,8 +95,8 @@ static int collector_spawn(struct collector_proc *c, const char *bin_dir, const 
 {
 	char bin[320];
 	snprintf(bin, sizeof(bin), "%s/vigil-collector", bin_dir);
-	const char *argv[MAX_ARGS] = { bin,  "--config", c->conf,	"--listen",
-				       c->url, "--db",	   c->db, "--log-level", "warning" };
+	const char *argv[MAX_ARGS] = { bin,   "--config", c->conf, "--listen", c->url,
+				       "--db", c->db,     "--log-level", "warning" };
 	int n = 9;
 	for (; extra && *extra && n < MAX_ARGS - 1; extra++)
 		argv[n++] = *extra;
@@ -262,7 +262,7 @@ int program_help_mentions(const char *bin_dir, const char *program, const char *
 /* posix_spawn rather than fork: glibc spawns with CLONE_VM, so the time
  * measured is the command's own and not the cost of copying this process's
  * page tables, which grow with the traces the phases keep in memory (a fork
- * added 5-8 ms to every vigilctl run in the history phase). */
+ * added about 5 ms to every vigilctl run in the history phase). */
 int run_timed(char *const argv[], const char *out_path, const char *err_path, double *seconds)
 {
 	posix_spawn_file_actions_t fa;
