@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "clock.h"
-#include "server.h"
+#include "defaults.h"
 #include "timeparse.h"
 #include "wire.h"
 

@@ -4,6 +4,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "defaults.h"
 #include "server.h"
 
 static void usage(FILE *f)

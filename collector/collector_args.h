@@ -5,8 +5,8 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "defaults.h"
 
-#define VIGIL_DEFAULT_DB "/var/lib/vigil/vigil.db"
 
 /* Which options the command line gave, so the config file does not
  * override them. */

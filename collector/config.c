@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "defaults.h"
 #include "server.h"
 
 /* Top-level names the file may hold; groups belong to their subsystems. */

@@ -10,7 +10,6 @@
 
 #include "collector_args.h"
 
-#define VIGIL_DEFAULT_CONFIG "/etc/vigil/collector.conf"
 
 /* Reads path into cfg (config_init is done here; config_destroy is the
  * caller's). A missing file is an error only when required is non-zero, and

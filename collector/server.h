@@ -13,7 +13,6 @@
 
 #include "store.h"
 
-#define VIGIL_DEFAULT_LISTEN "tcp://127.0.0.1:7450"
 #define SERVER_DEFAULT_WORKERS 2
 #define SERVER_MAX_WORKERS 64
 /* Requests in flight at once; more wait in nng until a context is free. */

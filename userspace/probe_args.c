@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "server.h"
+#include "defaults.h"
 #include "wire.h"
 
 static void usage(FILE *f)
