@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "collector_args.h"
-#include "config.h"
+#include "cli.h"
+#include "conffile.h"
 #include "ctl_ask.h"
 #include "rpc.h"
 #include "sla_cases.h"
@@ -527,7 +527,7 @@ static int read_collector_config(const char *path, struct sla_config *c)
 {
 	config_t cfg;
 	char err[512];
-	if (collector_config_load(&cfg, path, 1, err, sizeof(err)) < 0) {
+	if (conffile_load(&cfg, path, 1, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vigilctl: %s\n", err);
 		config_destroy(&cfg);
 		return -1;

@@ -2,7 +2,6 @@
 
 #include <getopt.h>
 
-#include "config.h"
 #include "log.h"
 #include "defaults.h"
 #include "server.h"

@@ -9,12 +9,8 @@
 #include <stddef.h>
 
 #include "collector_args.h"
+#include "conffile.h"
 
-
-/* Reads path into cfg (config_init is done here; config_destroy is the
- * caller's). A missing file is an error only when required is non-zero, and
- * otherwise leaves cfg empty. 0, or -1 with "FILE:LINE: what" in err. */
-int collector_config_load(config_t *cfg, const char *path, int required, char *err, size_t errlen);
 
 /* Applies the top-level settings to a, except those given on the command
  * line, and rejects unknown top-level names so a typo is not silently

@@ -51,7 +51,7 @@ static int load_config(config_t *cfg, struct collector_args *args, struct storag
 		       size_t errlen)
 {
 	storage_config_defaults(storage);
-	if (collector_config_load(cfg, args->config, args->config_required, err, errlen) < 0)
+	if (conffile_load(cfg, args->config, args->config_required, err, errlen) < 0)
 		return -1;
 	char why[400];
 	if (collector_config_apply(cfg, args, why, sizeof(why)) < 0 ||

@@ -203,7 +203,7 @@ static int config_over_args(const char *text, char **argv, int argc, struct coll
 	fclose(null);
 	char path[64], err[256];
 	write_config(path, text);
-	int rc = collector_config_load(cfg, path, 1, err, sizeof(err));
+	int rc = conffile_load(cfg, path, 1, err, sizeof(err));
 	if (rc == 0)
 		rc = collector_config_apply(cfg, a, err, sizeof(err));
 	unlink(path);
@@ -239,9 +239,9 @@ static void test_collector_config(void **state)
 	config_destroy(&cfg);
 
 	char err[256];
-	assert_int_equal(collector_config_load(&cfg, "/nonexistent/vigil.conf", 0, err, sizeof(err)), 0);
+	assert_int_equal(conffile_load(&cfg, "/nonexistent/vigil.conf", 0, err, sizeof(err)), 0);
 	config_destroy(&cfg);
-	assert_int_equal(collector_config_load(&cfg, "/nonexistent/vigil.conf", 1, err, sizeof(err)), -1);
+	assert_int_equal(conffile_load(&cfg, "/nonexistent/vigil.conf", 1, err, sizeof(err)), -1);
 	config_destroy(&cfg);
 }
 

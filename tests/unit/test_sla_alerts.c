@@ -268,7 +268,8 @@ static void test_queries_read_back(void **state)
 	char err[256];
 	Vigil__SlaExplainReply *x;
 	/* From the engine's live state... */
-	assert_int_equal(sla_query_explain(store_db(f->st), sla_engine_model(f->e), f->e, "vm1", T0 + 5 * STEP, &x, err,
+	struct sla_live_view live = sla_engine_live_view(f->e);
+	assert_int_equal(sla_query_explain(store_db(f->st), sla_engine_model(f->e), &live, "vm1", T0 + 5 * STEP, &x, err,
 					   sizeof(err)),
 			 0);
 	assert_true(x->live);

@@ -18,6 +18,7 @@
 #include "catalogue.h"
 #include "history.h"
 #include "migrations.h"
+#include "interval.h"
 #include "store.h"
 
 #define T0 1790000000000LL

@@ -10,11 +10,10 @@
 #include <sqlite3.h>
 
 #include "storage_config.h"
+#include "store_types.h"
 #include "vigil.pb-c.h"
 
 struct store;
-
-enum store_result { STORE_STORED, STORE_DUPLICATE, STORE_FAILED };
 
 /* Opens (creating if needed) the database at path and brings its schema up
  * to date, with the default storage settings. readonly opens an existing
@@ -78,34 +77,6 @@ int store_sync(struct store *s, char *err, size_t errlen);
  * (0: the wall clock). 0, or -1 with a message in err. */
 int store_flush(struct store *s, int64_t now_ms, char *err, size_t errlen);
 
-/* Counters since open, for logs and benchmarks. */
-struct store_stats {
-	uint64_t batches, duplicates, samples, commits, flushes;
-	uint64_t commit_ns, flush_ns;
-	uint64_t journal_bytes, segment_bytes;
-};
 void store_get_stats(struct store *s, struct store_stats *out);
-
-/* The coalescing rule for collector-derived readings (probe readings
- * follow the VM's batches, see docs/storage.md), separate so it can be
- * tested on its own. */
-enum interval_action { INTERVAL_NEW, INTERVAL_EXTEND };
-
-struct open_interval {
-	double value;
-	int64_t t_end_ms;
-};
-
-/* A reading [t_start_ms, t_end_ms] with value extends prev when the value is
- * identical and the reading continues prev without a gap: no reading for
- * more than 1.5 intervals, and not starting before prev ended (a clock step
- * backwards starts a new row rather than rewriting history). prev NULL: no
- * open interval. */
-enum interval_action interval_decide(const struct open_interval *prev, double value,
-				     int64_t t_start_ms, int64_t t_end_ms, uint32_t interval_ms);
-
-/* Whether a reading ending at t_end_ms continues one that ended at
- * prev_end_ms (the gap rule above). */
-int interval_continues(int64_t prev_end_ms, int64_t t_start_ms, int64_t t_end_ms, uint32_t interval_ms);
 
 #endif

@@ -11,17 +11,22 @@
 #include <sqlite3.h>
 
 #include "sla_eval.h"
-#include "sla_live.h"
-#include "store.h"
 #include "vigil.pb-c.h"
 
 /* The model the collector last recorded in the database (sla_models), or
  * the built-in default. -1 with err when the stored text does not parse. */
 int sla_model_from_db(sqlite3 *db, struct sla_model *m, char *err, size_t errlen);
 
+/* The live engine's state, for a caller that runs one (the collector):
+ * view fills out for a VM the engine knows and returns 0, else -1. */
+struct sla_live_view {
+	int (*view)(const void *ctx, const char *vm, struct sla_vm_view *out);
+	const void *ctx;
+};
+
 /* live (may be NULL) answers from the engine's state when it knows the VM;
  * otherwise the latest stored sla.* rows are the evidence. */
-int sla_query_explain(sqlite3 *db, const struct sla_model *m, const struct sla_engine *live, const char *vm,
+int sla_query_explain(sqlite3 *db, const struct sla_model *m, const struct sla_live_view *live, const char *vm,
 		      int64_t now_ms, Vigil__SlaExplainReply **out, char *err, size_t errlen);
 
 int sla_query_alerts(sqlite3 *db, const Vigil__AlertsQuery *q, int64_t now_ms, Vigil__AlertsReply **out, char *err,
@@ -32,9 +37,5 @@ int sla_query_alerts(sqlite3 *db, const Vigil__AlertsQuery *q, int64_t now_ms, V
  * evaluation. */
 int sla_query_availability(sqlite3 *db, const Vigil__AvailabilityQuery *q, int64_t now_ms,
 			   Vigil__AvailabilityReply **out, char *err, size_t errlen);
-
-/* The collector's handler for the three queries; db is the calling
- * worker's read-only connection. */
-int sla_server_handle(sqlite3 *db, const Vigil__Envelope *env, uint8_t **reply, size_t *reply_len);
 
 #endif

@@ -8,9 +8,12 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
+#include "interval.h"
 #include "journal.h"
 #include "segment.h"
-#include "store.h"
+#include "storage_config.h"
+#include "store_types.h"
+#include "vigil.pb-c.h"
 
 enum metric_kind { KIND_GAUGE, KIND_COUNTER, KIND_STATE };
 

@@ -85,4 +85,21 @@ struct sla_cause {
  * count (at most BN_MAX_NODES). */
 int sla_rank_causes(const struct sla_model *m, const int *evidence, struct sla_cause *out);
 
+/* A VM's state as the live engine last evaluated it, for `vigilctl sla
+ * explain` (collector/live fills it). */
+struct sla_vm_view {
+	const char *host, *name, *uuid;
+	const int *evidence; /* per node */
+	double p_violation;
+	int64_t at_ms;
+	int stale;
+	struct {
+		int rule; /* -1: no rule decided */
+		const char *metric;
+		const char *tags;
+		double value, threshold;
+	} driver[BN_MAX_NODES];
+	int64_t open_alert_id; /* 0: none */
+};
+
 #endif

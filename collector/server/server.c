@@ -15,6 +15,7 @@
 #include "query.h"
 #include "server_stats.h"
 #include "sla_live.h"
+#include "sla_handler.h"
 #include "sla_query.h"
 #include "wire.h"
 

@@ -13,6 +13,7 @@
 
 #include "sla_config.h"
 #include "sla_eval.h"
+#include "sla_query.h"
 #include "store.h"
 #include "vigil.pb-c.h"
 
@@ -51,22 +52,12 @@ void sla_engine_stop_hooks(struct sla_engine *e, int grace_ms);
 const struct sla_model *sla_engine_model(const struct sla_engine *e);
 const struct sla_config *sla_engine_config(const struct sla_engine *e);
 
-/* A VM's live state for `vigilctl sla explain`: NULL when unknown. */
-struct sla_vm_view {
-	const char *host, *name, *uuid;
-	const int *evidence; /* per node */
-	double p_violation;
-	int64_t at_ms;
-	int stale;
-	struct {
-		int rule; /* -1: no rule decided */
-		const char *metric;
-		const char *tags;
-		double value, threshold;
-	} driver[BN_MAX_NODES];
-	int64_t open_alert_id; /* 0: none */
-};
+/* A VM's live state for `vigilctl sla explain` (struct sla_vm_view,
+ * sla_eval.h): 0, or -1 when the engine does not know the VM. */
 int sla_engine_view(const struct sla_engine *e, const char *vm, struct sla_vm_view *out);
+
+/* e's state as the query layer reads it (sla_query_explain); e may be NULL. */
+struct sla_live_view sla_engine_live_view(const struct sla_engine *e);
 
 /* vigil-collector's start-up and shutdown. setup reads the "sla" group and
  * builds the engine (*out stays NULL when sla.enabled is false); -1 after

@@ -983,3 +983,14 @@ void sla_live_tick(struct store *st)
 	sla_live_unlock();
 	sla_submit_readings(st, chain);
 }
+
+static int view_of(const void *ctx, const char *vm, struct sla_vm_view *out)
+{
+	return sla_engine_view(ctx, vm, out);
+}
+
+struct sla_live_view sla_engine_live_view(const struct sla_engine *e)
+{
+	struct sla_live_view v = { view_of, e };
+	return v;
+}

@@ -8,12 +8,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "catalogue.h"
 #include "clock.h"
+#include "db.h"
 #include "engine.h"
 #include "errmsg.h"
 #include "log.h"
-#include "migrations.h"
+#include "migrate.h"
+#include "reader.h"
 
 enum req_kind { REQ_BATCH = STORE_REQ_BATCH, REQ_DERIVED = STORE_REQ_DERIVED, REQ_FLUSH, REQ_SYNC };
 
@@ -25,7 +26,8 @@ struct store {
 	char *path;
 	int readonly;
 	sqlite3 *wdb; /* the writer thread's */
-	sqlite3 *qdb; /* store_db(): queries and tests */
+	sqlite3 *qdb; /* store_db() of a writing store: queries and tests */
+	struct store_reader *reader; /* a read-only store's connection */
 	struct engine eng;
 
 	pthread_t writer;
@@ -55,163 +57,7 @@ static int64_t mono_ms(void)
 
 sqlite3 *store_db(struct store *s)
 {
-	return s->qdb;
-}
-
-int interval_continues(int64_t prev_end_ms, int64_t t_start_ms, int64_t t_end_ms, uint32_t interval_ms)
-{
-	if (t_start_ms < prev_end_ms)
-		return 0;
-	/* Gap: no reading for more than 1.5 intervals. In integers: 2*dt > 3*interval. */
-	return 2 * (t_end_ms - prev_end_ms) <= 3 * (int64_t)interval_ms;
-}
-
-enum interval_action interval_decide(const struct open_interval *prev, double value,
-				     int64_t t_start_ms, int64_t t_end_ms, uint32_t interval_ms)
-{
-	if (!prev || prev->value != value)
-		return INTERVAL_NEW;
-	return interval_continues(prev->t_end_ms, t_start_ms, t_end_ms, interval_ms) ? INTERVAL_EXTEND : INTERVAL_NEW;
-}
-
-/* ---- schema ---------------------------------------------------------------- */
-
-static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
-{
-	char *msg = NULL;
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		set_err(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
-}
-
-static int pragma_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	int v = -1;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
-/* Whether migration m, older than the file's version, was never applied: a
- * database numbered past it by a collector that did not have it. The
- * migration's "-- creates: TABLE" line names the table that shows it ran. */
-static int skipped_by_gap(sqlite3 *db, const struct migration *m)
-{
-	const char *mark = strstr(m->sql, "\n-- creates: ");
-	if (!mark)
-		return 0;
-	mark += strlen("\n-- creates: ");
-	size_t len = strcspn(mark, " \n");
-	char sql[200];
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '%.*s'",
-		 (int)(len < 64 ? len : 64), mark);
-	if (pragma_int(db, sql) != 0)
-		return 0;
-	log_warn("schema migration %s was skipped by a version gap; applying it now", m->name);
-	return 1;
-}
-
-/* Applies each embedded migration newer than the file's user_version, each in
- * its own transaction together with the version bump. */
-static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
-{
-	int current = pragma_int(db, "PRAGMA user_version");
-	int newest = vigil_migration_count ? vigil_migrations[vigil_migration_count - 1].version : 0;
-	if (current < 0)
-		return set_err(err, errlen, "%s: cannot read schema version: %s", path, sqlite3_errmsg(db));
-	if (current > newest)
-		return set_err(err, errlen, "%s: schema version %d is newer than this collector knows (%d); "
-			       "use a newer vigil-collector", path, current, newest);
-
-	for (unsigned i = 0; i < vigil_migration_count; i++) {
-		const struct migration *m = &vigil_migrations[i];
-		if (m->version <= current && !skipped_by_gap(db, m))
-			continue;
-		char bump[64], why[512];
-		snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", m->version > current ? m->version : current);
-		if (exec_sql(db, "BEGIN IMMEDIATE", why, sizeof(why)) < 0 ||
-		    exec_sql(db, m->sql, why, sizeof(why)) < 0 || exec_sql(db, bump, why, sizeof(why)) < 0) {
-			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-			return set_err(err, errlen, "%s: migration %s failed: %s", path, m->name, why);
-		}
-		if (exec_sql(db, "COMMIT", why, sizeof(why)) < 0)
-			return set_err(err, errlen, "%s: migration %s failed to commit: %s", path, m->name, why);
-		log_info("%s: schema migrated to version %d (%s)", path, m->version, m->name);
-	}
-	return 0;
-}
-
-/* Refreshes the metrics table from the catalogue this collector was built
- * with, so units and descriptions follow schema/metrics.tsv. Metrics that
- * arrived without a catalogue entry keep their rows. */
-static int sync_catalogue(sqlite3 *db, const char *path, char *err, size_t errlen)
-{
-	static const char upsert[] =
-		"INSERT INTO metrics (name, unit, layer, kind, tags, description) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-		"ON CONFLICT (name) DO UPDATE SET unit = excluded.unit, layer = excluded.layer, "
-		"kind = excluded.kind, tags = excluded.tags, description = excluded.description";
-	sqlite3_stmt *st;
-	int rc = SQLITE_DONE;
-
-	if (sqlite3_prepare_v2(db, upsert, -1, &st, NULL) != SQLITE_OK)
-		return set_err(err, errlen, "%s: preparing the catalogue update: %s", path, sqlite3_errmsg(db));
-	if (exec_sql(db, "BEGIN IMMEDIATE", err, errlen) < 0) {
-		sqlite3_finalize(st);
-		return -1;
-	}
-	for (unsigned i = 0; i < vigil_catalogue_count && rc == SQLITE_DONE; i++) {
-		const struct metric_def *m = &vigil_catalogue[i];
-		const char *fields[] = { m->name, m->unit, m->layer, m->kind, m->tags, m->description };
-
-		sqlite3_reset(st);
-		for (int f = 0; f < 6; f++)
-			sqlite3_bind_text(st, f + 1, fields[f], -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		return set_err(err, errlen, "%s: updating the metric catalogue: %s", path, sqlite3_errmsg(db));
-	}
-	return exec_sql(db, "COMMIT", err, errlen);
-}
-
-static int open_db(sqlite3 **db, const char *path, int flags, char *err, size_t errlen)
-{
-	if (sqlite3_open_v2(path, db, flags | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		set_err(err, errlen, "cannot open database %s: %s", path, *db ? sqlite3_errmsg(*db) : "out of memory");
-		return -1;
-	}
-	sqlite3_busy_timeout(*db, 10000);
-	return 0;
-}
-
-/* The writer's connection: WAL lets readers (vigilctl --db, the query
- * connections) see committed data while a group commit is open;
- * synchronous=FULL makes an acknowledged batch survive a power cut, not
- * only a crash. A new file gets incremental auto-vacuum, so space freed by
- * flushes and retention can be given back to the file system. */
-static int writer_setup(sqlite3 *db, const char *path, char *err, size_t errlen)
-{
-	/* Foreign keys stay declared but unchecked: the writer is the only one
-	 * adding rows and creates parents first; checking costs a lookup per
-	 * journal row. */
-	if (pragma_int(db, "PRAGMA user_version") == 0 && pragma_int(db, "SELECT count(*) FROM sqlite_schema") == 0 &&
-	    exec_sql(db, "PRAGMA auto_vacuum = INCREMENTAL", err, errlen) < 0)
-		return -1;
-	if (exec_sql(db,
-		     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
-		     "PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -32768",
-		     err, errlen) < 0)
-		return -1;
-	return migrate(db, path, err, errlen) < 0 || sync_catalogue(db, path, err, errlen) < 0 ? -1 : 0;
+	return s->readonly ? store_reader_db(s->reader) : s->qdb;
 }
 
 static struct store *store_alloc(const char *path)
@@ -227,20 +73,6 @@ static struct store *store_alloc(const char *path)
 	pthread_cond_init(&s->work, NULL);
 	pthread_cond_init(&s->done, NULL);
 	return s;
-}
-
-static int open_readonly(struct store *s, char *err, size_t errlen)
-{
-	s->readonly = 1;
-	if (open_db(&s->qdb, s->path, SQLITE_OPEN_READONLY, err, errlen) < 0)
-		return -1;
-	int v = pragma_int(s->qdb, "PRAGMA user_version");
-	if (v <= 0)
-		return set_err(err, errlen, "%s is not a Vigil database (schema version %d)", s->path, v);
-	if (v < 3)
-		return set_err(err, errlen, "%s has schema version %d; start vigil-collector on it once to migrate it",
-			       s->path, v);
-	return 0;
 }
 
 static void *writer_main(void *arg);
@@ -279,8 +111,8 @@ static int record_tiers(sqlite3 *db, const struct storage_config *cfg, char *err
 static int open_writer(struct store *s, const struct storage_config *cfg, char *err, size_t errlen)
 {
 	struct storage_config copy;
-	if (open_db(&s->wdb, s->path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err, errlen) < 0 ||
-	    writer_setup(s->wdb, s->path, err, errlen) < 0)
+	if (db_open(&s->wdb, s->path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err, errlen) < 0 ||
+	    migrate_writer_setup(s->wdb, s->path, err, errlen) < 0)
 		return -1;
 	if (copy_config(&copy, cfg) < 0)
 		return set_err(err, errlen, "out of memory");
@@ -290,7 +122,7 @@ static int open_writer(struct store *s, const struct storage_config *cfg, char *
 		return set_err(err, errlen, "%s: %s", s->path, why);
 	}
 	if (record_tiers(s->wdb, cfg, err, errlen) < 0 ||
-	    open_db(&s->qdb, s->path, SQLITE_OPEN_READWRITE, err, errlen) < 0)
+	    db_open(&s->qdb, s->path, SQLITE_OPEN_READWRITE, err, errlen) < 0)
 		return -1;
 	s->last_flush_ms = mono_ms();
 	if (pthread_create(&s->writer, NULL, writer_main, s) != 0)
@@ -323,7 +155,8 @@ int store_open(struct store **out, const char *path, int readonly, char *err, si
 	struct store *s = store_alloc(path);
 	if (!s)
 		return set_err(err, errlen, "out of memory");
-	if (open_readonly(s, err, errlen) < 0) {
+	s->readonly = 1;
+	if (store_reader_open(&s->reader, path, err, errlen) < 0) {
 		store_close(s);
 		return -1;
 	}
@@ -682,6 +515,7 @@ void store_close(struct store *s)
 	if (s->wdb)
 		engine_free(&s->eng);
 	sqlite3_close(s->qdb);
+	store_reader_close(s->reader);
 	sqlite3_close(s->wdb);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->work);
