@@ -20,4 +20,24 @@ static inline uint64_t clock_monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static inline int64_t clock_monotonic_ms(void)
+{
+	return (int64_t)(clock_monotonic_ns() / 1000000u);
+}
+
+/* The CLOCK_MONOTONIC time ms from now, as pthread_cond_timedwait takes it
+ * on a condition variable whose clock is CLOCK_MONOTONIC. */
+static inline struct timespec clock_deadline_after_ms(int64_t ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
 #endif

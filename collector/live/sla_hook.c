@@ -11,16 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 
 extern char **environ;
-
-int64_t sla_monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void sla_hooks_init(struct sla_hooks *h, const char *command, int timeout_ms)
 {
@@ -93,7 +87,7 @@ pid_t sla_hook_start(struct sla_hooks *h, char *const *env, const char *what)
 	}
 	struct sla_hook_run *r = &h->run[h->n_running++];
 	r->pid = pid;
-	r->started_ms = sla_monotonic_ms();
+	r->started_ms = clock_monotonic_ms();
 	r->killed = 0;
 	snprintf(r->what, sizeof(r->what), "%s", what);
 	log_info("action hook for %s started (pid %d)", what, (int)pid);
@@ -136,8 +130,8 @@ int sla_hook_reap(struct sla_hooks *h, int64_t now_ms)
 
 void sla_hooks_stop(struct sla_hooks *h, int grace_ms)
 {
-	int64_t deadline = sla_monotonic_ms() + grace_ms;
-	while (sla_hook_reap(h, sla_monotonic_ms()) > 0 && sla_monotonic_ms() < deadline) {
+	int64_t deadline = clock_monotonic_ms() + grace_ms;
+	while (sla_hook_reap(h, clock_monotonic_ms()) > 0 && clock_monotonic_ms() < deadline) {
 		struct timespec pause = { .tv_nsec = 20 * 1000 * 1000 };
 		nanosleep(&pause, NULL);
 	}
@@ -147,8 +141,8 @@ void sla_hooks_stop(struct sla_hooks *h, int grace_ms)
 	}
 	/* A killed process is gone within moments unless stuck in the kernel;
 	 * then it is left to init rather than holding up the stop. */
-	deadline = sla_monotonic_ms() + 2000;
-	while (sla_hook_reap(h, sla_monotonic_ms()) > 0 && sla_monotonic_ms() < deadline) {
+	deadline = clock_monotonic_ms() + 2000;
+	while (sla_hook_reap(h, clock_monotonic_ms()) > 0 && clock_monotonic_ms() < deadline) {
 		struct timespec pause = { .tv_nsec = 10 * 1000 * 1000 };
 		nanosleep(&pause, NULL);
 	}

@@ -39,6 +39,4 @@ int sla_hook_reap(struct sla_hooks *h, int64_t now_ms);
 /* At shutdown: gives running hooks up to grace_ms, then kills them. */
 void sla_hooks_stop(struct sla_hooks *h, int grace_ms);
 
-int64_t sla_monotonic_ms(void);
-
 #endif

@@ -821,7 +821,7 @@ static void evaluate_silent(struct sla_engine *e, struct sla_vm *v, int64_t now_
 
 void sla_engine_tick(struct sla_engine *e, int64_t now_ms)
 {
-	sla_hook_reap(&e->hooks, sla_monotonic_ms());
+	sla_hook_reap(&e->hooks, clock_monotonic_ms());
 	if (now_ms - e->last_tick_ms < SLA_TICK_PERIOD_MS)
 		return;
 	e->last_tick_ms = now_ms;
@@ -847,7 +847,7 @@ void sla_engine_tick(struct sla_engine *e, int64_t now_ms)
 
 int sla_engine_hooks_running(struct sla_engine *e)
 {
-	return sla_hook_reap(&e->hooks, sla_monotonic_ms());
+	return sla_hook_reap(&e->hooks, clock_monotonic_ms());
 }
 
 void sla_engine_stop_hooks(struct sla_engine *e, int grace_ms)

@@ -500,9 +500,7 @@ static void *teardown_main(void *arg)
 /* Waits for teardown_main up to SERVER_CLOSE_WAIT_MS. 1 when it finished. */
 static int wait_torn_down(struct server *s)
 {
-	struct timespec deadline;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += SERVER_CLOSE_WAIT_MS / 1000;
+	struct timespec deadline = clock_deadline_after_ms(SERVER_CLOSE_WAIT_MS);
 	pthread_mutex_lock(&s->mu);
 	int rc = 0;
 	while (!s->torn_down && rc != ETIMEDOUT)

@@ -50,11 +50,6 @@ static void copy_msg(char *dst, size_t n, const char *src)
 	dst[len] = '\0';
 }
 
-static int64_t mono_ms(void)
-{
-	return (int64_t)(clock_monotonic_ns() / 1000000u);
-}
-
 sqlite3 *store_db(struct store *s)
 {
 	return s->readonly ? store_reader_db(s->reader) : s->qdb;
@@ -124,7 +119,7 @@ static int open_writer(struct store *s, const struct storage_config *cfg, char *
 	if (record_tiers(s->wdb, cfg, err, errlen) < 0 ||
 	    db_open(&s->qdb, s->path, SQLITE_OPEN_READWRITE, err, errlen) < 0)
 		return -1;
-	s->last_flush_ms = mono_ms();
+	s->last_flush_ms = clock_monotonic_ms();
 	if (pthread_create(&s->writer, NULL, writer_main, s) != 0)
 		return set_err(err, errlen, "cannot start the writer thread: %s", strerror(errno));
 	s->running = 1;
@@ -259,7 +254,7 @@ static void commit_group(struct store *s, struct store_req **group)
 
 static int flush_due(struct store *s)
 {
-	return s->eng.journal_bytes >= s->eng.cfg.flush_bytes || mono_ms() - s->last_flush_ms >= s->eng.cfg.flush_ms;
+	return s->eng.journal_bytes >= s->eng.cfg.flush_bytes || clock_monotonic_ms() - s->last_flush_ms >= s->eng.cfg.flush_ms;
 }
 
 static int do_flush(struct store *s, int64_t now_ms, char *err, size_t errlen)
@@ -268,7 +263,7 @@ static int do_flush(struct store *s, int64_t now_ms, char *err, size_t errlen)
 	if (ensure_loaded(s, err, errlen) < 0)
 		return -1;
 	int rc = engine_flush(&s->eng, now_ms ? now_ms : clock_realtime_ms(), err, errlen);
-	s->last_flush_ms = mono_ms();
+	s->last_flush_ms = clock_monotonic_ms();
 	if (rc < 0) {
 		log_error("%s: flush failed: %s", s->path, err);
 		return -1;
@@ -320,7 +315,7 @@ struct group {
 static void group_add(struct group *g, struct store_req *r)
 {
 	if (!g->head)
-		g->started_ms = mono_ms();
+		g->started_ms = clock_monotonic_ms();
 	r->next = NULL;
 	*g->tail = r;
 	g->tail = &r->next;
@@ -384,7 +379,7 @@ static void *writer_main(void *arg)
 			handle(s, &g, r);
 			r = next;
 		}
-		if (g.head && (queue_empty(s) || mono_ms() - g.started_ms >= s->eng.cfg.commit_max_ms ||
+		if (g.head && (queue_empty(s) || clock_monotonic_ms() - g.started_ms >= s->eng.cfg.commit_max_ms ||
 			       g.samples >= GROUP_MAX_SAMPLES))
 			group_commit(s, &g);
 		char err[512];

@@ -120,9 +120,9 @@ static double feed(struct fixture *f, int k, double cpu, const char *vm_state)
 	Vigil__Batch *b = batch_new("hv1", ++f->seq, T0 + k * STEP, T0 + (k + 1) * STEP, STEP);
 	batch_add_sample(batch_add_vm(b, &t, 1), "cpu.used_pct", cpu, NULL, NULL);
 	assert_int_equal(store_batch(f->st, b, err, sizeof(err)), STORE_STORED);
-	int64_t before = sla_monotonic_ms();
+	int64_t before = clock_monotonic_ms();
 	sla_engine_on_batch(f->e, b, T0 + (k + 1) * STEP);
-	int64_t took = sla_monotonic_ms() - before;
+	int64_t took = clock_monotonic_ms() - before;
 	sla_submit_readings(f->st, sla_engine_take_readings(f->e));
 	/* The readings are committed asynchronously; tests read them next. */
 	assert_int_equal(store_sync(f->st, err, sizeof(err)), 0);
@@ -200,8 +200,8 @@ static char *text_of(struct fixture *f, const char *sql)
 
 static void wait_hooks(struct fixture *f, int max_ms)
 {
-	int64_t deadline = sla_monotonic_ms() + max_ms;
-	while (sla_engine_hooks_running(f->e) > 0 && sla_monotonic_ms() < deadline) {
+	int64_t deadline = clock_monotonic_ms() + max_ms;
+	while (sla_engine_hooks_running(f->e) > 0 && clock_monotonic_ms() < deadline) {
 		struct timespec pause = { .tv_nsec = 20 * 1000 * 1000 };
 		nanosleep(&pause, NULL);
 	}
@@ -337,7 +337,7 @@ static void test_hanging_hook_is_killed_and_does_not_stall(void **state)
 	int saved = dup(STDERR_FILENO), fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	dup2(fd, STDERR_FILENO);
 	close(fd);
-	int64_t started = sla_monotonic_ms();
+	int64_t started = clock_monotonic_ms();
 	double worst = feed(f, 0, 90, "running"); /* opens: the hook starts and hangs */
 	assert_int_equal(sla_engine_hooks_running(f->e), 1);
 	for (int k = 1; k < 6; k++) {
@@ -346,7 +346,7 @@ static void test_hanging_hook_is_killed_and_does_not_stall(void **state)
 	}
 	assert_true(worst < 500); /* evaluation never waited for the hook */
 	wait_hooks(f, 5000);
-	int64_t elapsed = sla_monotonic_ms() - started;
+	int64_t elapsed = clock_monotonic_ms() - started;
 	fflush(stderr);
 	dup2(saved, STDERR_FILENO);
 	close(saved);
