@@ -133,9 +133,12 @@ all: $(BINS)
 deps:
 	@bash scripts/deps.sh
 
-# The layering rule, checked from the sources (scripts/check-layers.sh).
+# The layering rule, checked from the sources (scripts/check-layers.sh),
+# and the one-writer rule: no SQL write or read-write open outside the
+# store's writer (scripts/check-writers.sh).
 check-layers:
 	@bash scripts/check-layers.sh
+	@bash scripts/check-writers.sh
 
 # --- generated sources ------------------------------------------------------
 $(BUILD)/gen/vigil.pb-c.c $(BUILD)/gen/vigil.pb-c.h: schema/vigil.proto

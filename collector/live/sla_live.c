@@ -62,16 +62,6 @@ struct sla_vm {
 	struct sla_alert_state alert;
 };
 
-enum { Q_ALERT_INSERT, Q_ALERT_PEAK, Q_ALERT_CLOSE, Q_COUNT };
-
-static const char *const alert_sql[Q_COUNT] = {
-	[Q_ALERT_INSERT] = "INSERT INTO sla_alerts (host, vm, vm_uuid, t_start, peak, cause_node, cause_state, "
-			   "cause_p, cause, evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-	[Q_ALERT_PEAK] = "UPDATE sla_alerts SET peak = ?2, cause_node = ?3, cause_state = ?4, cause_p = ?5, "
-			 "cause = ?6, evidence = ?7 WHERE id = ?1",
-	[Q_ALERT_CLOSE] = "UPDATE sla_alerts SET t_end = max(t_start, ?2) WHERE id = ?1",
-};
-
 struct sla_engine {
 	struct sla_config cfg;
 	struct sla_model model;
@@ -82,9 +72,14 @@ struct sla_engine {
 	size_t cap, count;
 	struct sla_hooks hooks;
 	int64_t last_tick_ms;
-	sqlite3 *db;
-	sqlite3_stmt *q[Q_COUNT];
-	/* Readings evaluated but not yet handed to the store (attached only). */
+	/* Attached only: the last alert id given out. The engine numbers its
+	 * alerts itself, so an alert's row is written asynchronously, in the
+	 * group commit of the readings that opened it, and its id is known
+	 * at once for the log and the hook. It is the only writer of
+	 * sla_alerts, and starts from the largest id stored. */
+	int64_t last_alert_id;
+	/* Readings and alert rows not yet handed to the store (attached
+	 * only), in the order they were made. */
 	struct store_req *readings, **readings_tail;
 };
 
@@ -290,8 +285,6 @@ void sla_engine_free(struct sla_engine *e)
 	for (size_t i = 0; i < e->cap; i++)
 		vm_free(e->slot[i]);
 	free(e->slot);
-	for (int i = 0; i < Q_COUNT; i++)
-		sqlite3_finalize(e->q[i]);
 	for (struct store_req *r = e->readings; r;) {
 		struct store_req *next = r->next;
 		free(r->arg);
@@ -315,7 +308,7 @@ const struct sla_config *sla_engine_config(const struct sla_engine *e)
 
 /* Records the network in sla_models when it differs from the last one, so
  * vigilctl --db explains with what the collector used. */
-static int record_model(struct sla_engine *e, int64_t now_ms, char *err, size_t errlen)
+static int record_model(struct sla_engine *e, struct store *st, int64_t now_ms, char *err, size_t errlen)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -328,27 +321,18 @@ static int record_model(struct sla_engine *e, int64_t now_ms, char *err, size_t 
 		return -1;
 	}
 	fclose(mem);
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(e->db,
-				    "INSERT INTO sla_models (loaded_at, origin, target, violated, host_node, text) "
-				    "SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM (SELECT * FROM "
-				    "sla_models ORDER BY id DESC LIMIT 1) WHERE text = ?6 AND target = ?3 AND "
-				    "violated = ?4 AND host_node = ?5)",
-				    -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, now_ms);
-		sqlite3_bind_text(st, 2, e->model.origin, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, e->cfg.target, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, e->cfg.violated, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, e->cfg.host_node, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, text, (int)len, SQLITE_STATIC);
-		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
-	}
-	if (rc != SQLITE_OK)
-		snprintf(err, errlen, "recording the SLA model: %s", sqlite3_errmsg(e->db));
-	sqlite3_finalize(st);
+	struct sla_model_row m = {
+		.loaded_at_ms = now_ms,
+		.origin = e->model.origin,
+		.target = e->cfg.target,
+		.violated = e->cfg.violated,
+		.host_node = e->cfg.host_node,
+		.text = text,
+		.text_len = len,
+	};
+	int rc = store_sla_model(st, &m, err, errlen);
 	free(text);
-	return rc == SQLITE_OK ? 0 : -1;
+	return rc;
 }
 
 static const char *column_text(sqlite3_stmt *st, int col)
@@ -358,15 +342,25 @@ static const char *column_text(sqlite3_stmt *st, int col)
 }
 
 /* Open alerts survive a collector restart: they are picked up again and
- * close by the usual rule. */
-static int reload_open_alerts(struct sla_engine *e, int64_t now_ms, char *err, size_t errlen)
+ * close by the usual rule. Alert ids continue from the largest stored. db
+ * is the store's read-only connection, once the store has committed
+ * everything submitted before. */
+static int reload_open_alerts(struct sla_engine *e, sqlite3 *db, int64_t now_ms, char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(e->db,
+	if (sqlite3_prepare_v2(db, "SELECT coalesce(max(id), 0) FROM sla_alerts", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		snprintf(err, errlen, "reading the last alert id: %s", sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+		return -1;
+	}
+	e->last_alert_id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(db,
 			       "SELECT id, host, vm, vm_uuid, t_start, peak, cause_node, cause_state, cause_p, cause, "
 			       "evidence FROM sla_alerts WHERE t_end IS NULL",
 			       -1, &st, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "reading open alerts: %s", sqlite3_errmsg(e->db));
+		snprintf(err, errlen, "reading open alerts: %s", sqlite3_errmsg(db));
 		return -1;
 	}
 	int n = 0;
@@ -396,17 +390,12 @@ static int reload_open_alerts(struct sla_engine *e, int64_t now_ms, char *err, s
 
 int sla_engine_attach(struct sla_engine *e, struct store *st, int64_t now_ms, char *err, size_t errlen)
 {
-	e->db = store_db(st);
+	/* Recording the model returns once it is committed, and with it
+	 * everything submitted before: the open alerts read next are current. */
+	if (record_model(e, st, now_ms, err, errlen) < 0 || reload_open_alerts(e, store_db(st), now_ms, err, errlen) < 0)
+		return -1;
 	e->readings = NULL;
 	e->readings_tail = &e->readings;
-	for (int i = 0; i < Q_COUNT; i++) {
-		if (sqlite3_prepare_v3(e->db, alert_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &e->q[i], NULL) != SQLITE_OK) {
-			snprintf(err, errlen, "preparing the alert statements: %s", sqlite3_errmsg(e->db));
-			return -1;
-		}
-	}
-	if (record_model(e, now_ms, err, errlen) < 0 || reload_open_alerts(e, now_ms, err, errlen) < 0)
-		return -1;
 	log_info("SLA checks on: model %s, %d thresholds, alert at P(%s=%s) >= %.2f for %d evaluations%s%s",
 		 e->model.origin, e->global.n, e->cfg.target, e->cfg.violated, e->cfg.alert_level, e->cfg.alert_after,
 		 e->hooks.command ? ", action hook " : "", e->hooks.command ? e->hooks.command : "");
@@ -578,11 +567,74 @@ static void run_hook(struct sla_engine *e, const struct sla_vm *v, const char *e
 	sla_hook_start(&e->hooks, env, what);
 }
 
-static sqlite3_stmt *query(struct sla_engine *e, int q)
+/* One alert row on its way to the store: the request and copies of what
+ * it points to, in one allocation that frees itself when the commit
+ * holding it is done. */
+struct sla_alert_write {
+	struct store_req req;
+	struct sla_alert_row row;
+	char host[WIRE_MAX_HOST + 1];
+	char vm[WIRE_MAX_VM_NAME + 1];
+	char uuid[40];
+	char cause_node[BN_NAME_MAX], cause_state[BN_NAME_MAX];
+	char cause[640];
+	char evidence[512];
+};
+
+static void alert_write_done(struct store_req *r, enum store_result res, const char *err)
 {
-	sqlite3_reset(e->q[q]);
-	sqlite3_clear_bindings(e->q[q]);
-	return e->q[q];
+	struct sla_alert_write *w = r->arg;
+	if (res == STORE_FAILED) {
+		const char *why = err ? err : "unknown error";
+		if (r->kind == STORE_REQ_ALERT_OPEN)
+			log_error("alert %" PRId64 " of vm %s not stored: %s", w->row.id, w->vm, why);
+		else if (r->kind == STORE_REQ_ALERT_PEAK)
+			log_error("alert %" PRId64 " not updated: %s", w->row.id, why);
+		else
+			log_error("alert %" PRId64 " not closed in the database: %s", w->row.id, why);
+	}
+	free(w);
+}
+
+/* Queues v's alert as it is now (kind STORE_REQ_ALERT_*; t_end for a
+ * close) behind the readings made so far. Only an attached engine writes. */
+static void alert_write(struct sla_engine *e, const struct sla_vm *v, enum store_req_kind kind, int64_t t_end)
+{
+	const struct sla_alert_state *a = &v->alert;
+	if (!e->readings_tail || !a->id)
+		return;
+	struct sla_alert_write *w = calloc(1, sizeof(*w));
+	if (!w) {
+		log_error("alert %" PRId64 " of vm %s not written: out of memory", a->id, v->name);
+		return;
+	}
+	snprintf(w->host, sizeof(w->host), "%s", v->host);
+	snprintf(w->vm, sizeof(w->vm), "%s", v->name);
+	snprintf(w->uuid, sizeof(w->uuid), "%s", v->uuid);
+	snprintf(w->cause_node, sizeof(w->cause_node), "%s", a->cause_node);
+	snprintf(w->cause_state, sizeof(w->cause_state), "%s", a->cause_state);
+	snprintf(w->cause, sizeof(w->cause), "%s", a->cause);
+	snprintf(w->evidence, sizeof(w->evidence), "%s", a->evidence);
+	w->row = (struct sla_alert_row){
+		.id = a->id,
+		.host = w->host,
+		.vm = w->vm,
+		.vm_uuid = w->uuid,
+		.t_start_ms = a->t_start_ms,
+		.t_end_ms = t_end,
+		.peak = a->peak,
+		.cause_node = w->cause_node,
+		.cause_state = w->cause_state,
+		.cause_p = a->cause_p,
+		.cause = w->cause,
+		.evidence = w->evidence,
+	};
+	w->req.kind = kind;
+	w->req.alert = &w->row;
+	w->req.done = alert_write_done;
+	w->req.arg = w;
+	*e->readings_tail = &w->req;
+	e->readings_tail = &w->req.next;
 }
 
 static void alert_open(struct sla_engine *e, struct sla_vm *v)
@@ -591,25 +643,10 @@ static void alert_open(struct sla_engine *e, struct sla_vm *v)
 	a->open = 1;
 	a->t_start_ms = v->run_start_ms;
 	a->peak = v->p;
-	a->id = 0;
+	/* A detached engine stores nothing and numbers nothing. */
+	a->id = e->readings_tail ? ++e->last_alert_id : 0;
 	set_cause(e, v);
-	if (e->db) {
-		sqlite3_stmt *st = query(e, Q_ALERT_INSERT);
-		const char *text[] = { v->host, v->name, v->uuid };
-		for (int i = 0; i < 3; i++)
-			sqlite3_bind_text(st, i + 1, text[i], -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, a->t_start_ms);
-		sqlite3_bind_double(st, 5, a->peak);
-		sqlite3_bind_text(st, 6, a->cause_node, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 7, a->cause_state, -1, SQLITE_STATIC);
-		sqlite3_bind_double(st, 8, a->cause_p);
-		sqlite3_bind_text(st, 9, a->cause, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 10, a->evidence, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_DONE)
-			a->id = sqlite3_last_insert_rowid(e->db);
-		else
-			log_error("alert of vm %s not stored: %s", v->name, sqlite3_errmsg(e->db));
-	}
+	alert_write(e, v, STORE_REQ_ALERT_OPEN, 0);
 	log_warn("SLA alert %" PRId64 " opened: vm %s on %s, P(violation) %.2f; cause %s", a->id, v->name, v->host,
 		 v->p, a->cause);
 	run_hook(e, v, "open", 0);
@@ -620,30 +657,13 @@ static void alert_peak(struct sla_engine *e, struct sla_vm *v)
 	struct sla_alert_state *a = &v->alert;
 	a->peak = v->p;
 	set_cause(e, v);
-	if (!e->db || !a->id)
-		return;
-	sqlite3_stmt *st = query(e, Q_ALERT_PEAK);
-	sqlite3_bind_int64(st, 1, a->id);
-	sqlite3_bind_double(st, 2, a->peak);
-	sqlite3_bind_text(st, 3, a->cause_node, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, a->cause_state, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 5, a->cause_p);
-	sqlite3_bind_text(st, 6, a->cause, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, a->evidence, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		log_error("alert %" PRId64 " not updated: %s", a->id, sqlite3_errmsg(e->db));
+	alert_write(e, v, STORE_REQ_ALERT_PEAK, 0);
 }
 
 static void alert_close(struct sla_engine *e, struct sla_vm *v, int64_t t_end, const char *why)
 {
 	struct sla_alert_state *a = &v->alert;
-	if (e->db && a->id) {
-		sqlite3_stmt *st = query(e, Q_ALERT_CLOSE);
-		sqlite3_bind_int64(st, 1, a->id);
-		sqlite3_bind_int64(st, 2, t_end);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			log_error("alert %" PRId64 " not closed in the database: %s", a->id, sqlite3_errmsg(e->db));
-	}
+	alert_write(e, v, STORE_REQ_ALERT_CLOSE, t_end);
 	log_info("SLA alert %" PRId64 " closed: vm %s on %s, %s (peak %.2f)", a->id, v->name, v->host, why, a->peak);
 	run_hook(e, v, "close", t_end);
 	a->open = 0;

@@ -3,8 +3,10 @@
  * as interval rows (sla.<node>, sla.p_violation) by the store's writer
  * thread, sharing the batches' group commits; an alert opens after
  * alert_after evaluations at or above alert_level, closes after clear_after
- * below clear_level, is kept in sla_alerts, and runs the action hook. A periodic tick marks VMs whose
- * host went silent as HOST DOWN and reaps hook processes. */
+ * below clear_level, is kept in sla_alerts, and runs the action hook. A
+ * periodic tick marks VMs whose host went silent as HOST DOWN and reaps
+ * hook processes. The engine writes nothing itself: its readings, alert
+ * rows and model are requests to the store's writer (store.h). */
 #ifndef VIGIL_SLA_LIVE_H
 #define VIGIL_SLA_LIVE_H
 
@@ -25,8 +27,10 @@ struct sla_engine;
 int sla_engine_new(struct sla_config *cfg, struct sla_engine **out, char *err, size_t errlen);
 void sla_engine_free(struct sla_engine *e);
 
-/* Binds the engine to the store: records the model, reloads open alerts.
- * 0, or -1 with err. */
+/* Binds the engine to the store: records the model (waiting for its
+ * commit), reloads open alerts and the last alert id through the store's
+ * read-only connection. The engine then numbers new alerts itself, so it
+ * must be the only one writing sla_alerts. 0, or -1 with err. */
 int sla_engine_attach(struct sla_engine *e, struct store *st, int64_t now_ms, char *err, size_t errlen);
 
 /* Evaluates the VMs of a batch (before or after it is stored: a batch not
@@ -37,11 +41,11 @@ void sla_engine_on_batch(struct sla_engine *e, const Vigil__Batch *b, int64_t no
 /* Silent VMs and hook processes; cheap when called often. */
 void sla_engine_tick(struct sla_engine *e, int64_t now_ms);
 
-/* An attached engine's evaluations become readings (sla.<node>,
- * sla.p_violation) to store: the store requests made since the last call,
- * chained by next, each freeing itself when its commit is done. Submitting
- * them after the batch that produced them lets many VMs' readings share
- * one group commit. */
+/* An attached engine's evaluations become store requests: readings
+ * (sla.<node>, sla.p_violation) and alert rows (opened, new peak, closed),
+ * those made since the last call, in order, chained by next, each freeing
+ * itself when its commit is done. Submitting them after the batch that
+ * produced them lets many VMs' readings share one group commit. */
 struct store_req *sla_engine_take_readings(struct sla_engine *e);
 void sla_submit_readings(struct store *st, struct store_req *chain);
 

@@ -207,11 +207,10 @@ struct pattern {
 	double weight;
 };
 
-static int n_nodes_for_sort;
-
-static int row_cmp(const void *a, const void *b)
+/* Orders case rows bytewise; arg points to the row length (the node count). */
+static int row_cmp(const void *a, const void *b, void *arg)
 {
-	return memcmp(*(const signed char *const *)a, *(const signed char *const *)b, (size_t)n_nodes_for_sort);
+	return memcmp(*(const signed char *const *)a, *(const signed char *const *)b, *(const size_t *)arg);
 }
 
 static struct pattern *distinct_cases(const struct bn_cases *c, int *n_out)
@@ -225,8 +224,8 @@ static struct pattern *distinct_cases(const struct bn_cases *c, int *n_out)
 	}
 	for (int i = 0; i < c->n_cases; i++)
 		rows[i] = &c->state[(size_t)i * (size_t)c->n_nodes];
-	n_nodes_for_sort = c->n_nodes;
-	qsort(rows, (size_t)c->n_cases, sizeof(*rows), row_cmp);
+	size_t row_len = (size_t)c->n_nodes;
+	qsort_r(rows, (size_t)c->n_cases, sizeof(*rows), row_cmp, &row_len);
 	int n = 0;
 	for (int i = 0; i < c->n_cases; i++) {
 		if (n && memcmp(pat[n - 1].state, rows[i], (size_t)c->n_nodes) == 0) {

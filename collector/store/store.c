@@ -15,8 +15,18 @@
 #include "log.h"
 #include "migrate.h"
 #include "reader.h"
+#include "sla_rows.h"
 
-enum req_kind { REQ_BATCH = STORE_REQ_BATCH, REQ_DERIVED = STORE_REQ_DERIVED, REQ_FLUSH, REQ_SYNC };
+enum req_kind {
+	REQ_BATCH = STORE_REQ_BATCH,
+	REQ_DERIVED = STORE_REQ_DERIVED,
+	REQ_SLA_MODEL = STORE_REQ_SLA_MODEL,
+	REQ_ALERT_OPEN = STORE_REQ_ALERT_OPEN,
+	REQ_ALERT_PEAK = STORE_REQ_ALERT_PEAK,
+	REQ_ALERT_CLOSE = STORE_REQ_ALERT_CLOSE,
+	REQ_FLUSH,
+	REQ_SYNC
+};
 
 /* The group commit takes at most this many samples, bounding the memory
  * the requests it holds can pin. */
@@ -25,9 +35,11 @@ enum req_kind { REQ_BATCH = STORE_REQ_BATCH, REQ_DERIVED = STORE_REQ_DERIVED, RE
 struct store {
 	char *path;
 	int readonly;
-	sqlite3 *wdb; /* the writer thread's */
-	sqlite3 *qdb; /* store_db() of a writing store: queries and tests */
-	struct store_reader *reader; /* a read-only store's connection */
+	/* The writer thread's connection: the only one that writes. */
+	sqlite3 *wdb;
+	struct sla_rows *sla_rows; /* the SLA rows' statements on wdb */
+	/* store_db(): read-only, for queries and tests, never the writer's. */
+	struct store_reader *reader;
 	struct engine eng;
 
 	pthread_t writer;
@@ -52,7 +64,7 @@ static void copy_msg(char *dst, size_t n, const char *src)
 
 sqlite3 *store_db(struct store *s)
 {
-	return s->readonly ? store_reader_db(s->reader) : s->qdb;
+	return store_reader_db(s->reader);
 }
 
 static struct store *store_alloc(const char *path)
@@ -116,8 +128,8 @@ static int open_writer(struct store *s, const struct storage_config *cfg, char *
 		copy_msg(why, sizeof(why), err);
 		return set_err(err, errlen, "%s: %s", s->path, why);
 	}
-	if (record_tiers(s->wdb, cfg, err, errlen) < 0 ||
-	    db_open(&s->qdb, s->path, SQLITE_OPEN_READWRITE, err, errlen) < 0)
+	if (record_tiers(s->wdb, cfg, err, errlen) < 0 || sla_rows_open(&s->sla_rows, s->wdb, err, errlen) < 0 ||
+	    store_reader_open(&s->reader, s->path, err, errlen) < 0)
 		return -1;
 	s->last_flush_ms = clock_monotonic_ms();
 	if (pthread_create(&s->writer, NULL, writer_main, s) != 0)
@@ -207,12 +219,45 @@ static void publish_stats(struct store *s)
 	pthread_mutex_unlock(&s->mu);
 }
 
-/* Runs one batch or derived request into the open group. -1 fails the
- * whole group (the memory is then reloaded). */
+/* One SLA row, written on the writer's connection in the open group. */
+static int sla_row(struct store *s, struct store_req *r, char *err, size_t errlen)
+{
+	switch (r->kind) {
+	case REQ_SLA_MODEL:
+		return sla_rows_model(s->sla_rows, r->model, err, errlen);
+	case REQ_ALERT_OPEN:
+		return sla_rows_alert_open(s->sla_rows, r->alert, err, errlen);
+	case REQ_ALERT_PEAK:
+		return sla_rows_alert_peak(s->sla_rows, r->alert, err, errlen);
+	case REQ_ALERT_CLOSE:
+		return sla_rows_alert_close(s->sla_rows, r->alert, err, errlen);
+	}
+	return set_err(err, errlen, "unknown store request kind %d", r->kind);
+}
+
+static int is_sla_row(int kind)
+{
+	return kind == REQ_SLA_MODEL || kind == REQ_ALERT_OPEN || kind == REQ_ALERT_PEAK || kind == REQ_ALERT_CLOSE;
+}
+
+/* Runs one batch, derived or SLA row request into the open group. -1 fails
+ * the whole group (the memory is then reloaded). */
 static int process(struct store *s, struct store_req *r, char *err, size_t errlen)
 {
 	if (ensure_loaded(s, err, errlen) < 0 || engine_begin(&s->eng, err, errlen) < 0)
 		return -1;
+	if (is_sla_row(r->kind)) {
+		if (sla_row(s, r, r->err, sizeof(r->err)) < 0) {
+			r->result = STORE_FAILED;
+			/* A statement error leaves the group's transaction open;
+			 * one SQLite had to roll back takes the group with it. */
+			if (sqlite3_get_autocommit(s->wdb))
+				return set_err(err, errlen, "%s", r->err);
+			return 0;
+		}
+		r->result = STORE_STORED;
+		return 0;
+	}
 	if (r->kind == REQ_DERIVED) {
 		char why[256];
 		if (engine_derived(&s->eng, r->vm_uuid, r->t_start_ms, r->t_end_ms, r->interval_ms, r->samples,
@@ -469,6 +514,26 @@ int store_derived(struct store *s, const char *vm_uuid, int64_t t_start_ms, int6
 	return run_sync(s, &r, err, errlen) == STORE_FAILED ? -1 : 0;
 }
 
+int store_sla_model(struct store *s, const struct sla_model_row *m, char *err, size_t errlen)
+{
+	struct store_req r;
+	memset(&r, 0, sizeof(r));
+	r.kind = REQ_SLA_MODEL;
+	r.model = m;
+	return run_sync(s, &r, err, errlen) == STORE_FAILED ? -1 : 0;
+}
+
+int store_sla_alert(struct store *s, enum store_req_kind kind, struct sla_alert_row *a, char *err, size_t errlen)
+{
+	if (!is_sla_row((int)kind) || kind == STORE_REQ_SLA_MODEL)
+		return set_err(err, errlen, "store_sla_alert: request kind %d is not an alert's", (int)kind);
+	struct store_req r;
+	memset(&r, 0, sizeof(r));
+	r.kind = (int)kind;
+	r.alert = a;
+	return run_sync(s, &r, err, errlen) == STORE_FAILED ? -1 : 0;
+}
+
 int store_sync(struct store *s, char *err, size_t errlen)
 {
 	struct store_req r;
@@ -509,8 +574,8 @@ void store_close(struct store *s)
 	}
 	if (s->wdb)
 		engine_free(&s->eng);
-	sqlite3_close(s->qdb);
 	store_reader_close(s->reader);
+	sla_rows_close(s->sla_rows);
 	sqlite3_close(s->wdb);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->work);

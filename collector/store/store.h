@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sqlite3.h>
 
+#include "sla_row_types.h"
 #include "storage_config.h"
 #include "store_types.h"
 #include "vigil.pb-c.h"
@@ -29,8 +30,10 @@ int store_open_config(struct store **out, const char *path, const struct storage
  * segments and closes. */
 void store_close(struct store *s);
 
-/* A connection for queries and tests: it sees committed data only and is
- * never used by the writer. */
+/* The store's read-only connection (reader.h), for queries and tests: it
+ * sees committed data only and is never used by the writer. SQLite refuses
+ * any write through it (SQLITE_READONLY): every write goes through the
+ * writer thread, as a request below. */
 sqlite3 *store_db(struct store *s);
 
 /* Stores one validated batch and returns once it is committed. A batch
@@ -45,11 +48,26 @@ enum store_result store_batch(struct store *s, const Vigil__Batch *b, char *err,
 int store_derived(struct store *s, const char *vm_uuid, int64_t t_start_ms, int64_t t_end_ms, uint32_t interval_ms,
 		  Vigil__Sample *const *samples, size_t n, char *err, size_t errlen);
 
-/* Asynchronous ingest: done is called from the writer thread once the
+/* Asynchronous writes: done is called from the writer thread once the
  * request's group commit has finished (or failed); everything the request
  * points to must stay valid until then. Requests submitted together share
- * one commit, so many VMs' derived readings cost one fsync, not one each. */
-enum store_req_kind { STORE_REQ_BATCH = 0, STORE_REQ_DERIVED = 1 };
+ * one commit, so many VMs' derived readings cost one fsync, not one each.
+ * Requests run in the order they were submitted.
+ *
+ * The SLA checks' rows (sla_row_types.h): SLA_MODEL records the network a
+ * collector start evaluates with (unless the latest row has it already);
+ * ALERT_OPEN inserts an alert, and done finds the row's id in alert->id;
+ * ALERT_PEAK stores a new peak and its cause; ALERT_CLOSE sets the end.
+ * A failed SLA row fails only its own request, unless it took the group's
+ * transaction with it. */
+enum store_req_kind {
+	STORE_REQ_BATCH = 0,
+	STORE_REQ_DERIVED = 1,
+	STORE_REQ_SLA_MODEL = 2,
+	STORE_REQ_ALERT_OPEN = 3,
+	STORE_REQ_ALERT_PEAK = 4,
+	STORE_REQ_ALERT_CLOSE = 5,
+};
 
 struct store_req {
 	int kind;                      /* enum store_req_kind */
@@ -59,6 +77,8 @@ struct store_req {
 	size_t n_samples;
 	int64_t t_start_ms, t_end_ms;
 	uint32_t interval_ms;
+	const struct sla_model_row *model; /* STORE_REQ_SLA_MODEL */
+	struct sla_alert_row *alert;       /* STORE_REQ_ALERT_* */
 	void (*done)(struct store_req *r, enum store_result res, const char *err);
 	void *arg;
 	/* The store's own. */
@@ -67,6 +87,12 @@ struct store_req {
 	char err[256];
 };
 void store_submit(struct store *s, struct store_req *r);
+
+/* One SLA row request (kind STORE_REQ_SLA_MODEL with model, or
+ * STORE_REQ_ALERT_* with alert), returning once committed; an open sets
+ * alert->id. 0, or -1 with a message in err. */
+int store_sla_model(struct store *s, const struct sla_model_row *m, char *err, size_t errlen);
+int store_sla_alert(struct store *s, enum store_req_kind kind, struct sla_alert_row *a, char *err, size_t errlen);
 
 /* Returns once everything submitted before it is committed (tests, and
  * callers that submitted asynchronously and now want to read). */

@@ -49,6 +49,7 @@ struct fixture {
 	struct store *st;
 	struct sla_engine *e;
 	uint64_t seq;
+	sqlite3 *scratch; /* the test's own, in memory: interval_rows */
 };
 
 static void write_file(const char *path, const char *text)
@@ -83,6 +84,7 @@ static int teardown(void **state)
 		sla_engine_free(f->e);
 	}
 	store_close(f->st);
+	sqlite3_close(f->scratch);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
 	assert_int_equal(system(cmd), 0);
@@ -150,35 +152,43 @@ static int copy_row(const struct history_row *r, void *arg)
 	return sqlite3_step(ins) == SQLITE_DONE ? 0 : 1;
 }
 
-/* The stored intervals as a temporary table interval_rows (metric, layer,
- * t_start, t_end, value), read back through the store's read path once
- * the readings submitted so far are committed. */
-static void load_interval_rows(struct fixture *f)
+/* The stored intervals as a table interval_rows (metric, layer, t_start,
+ * t_end, value) of the test's own in-memory database, read back through
+ * the store's read path once the readings submitted so far are committed.
+ * Returns that database. */
+static sqlite3 *load_interval_rows(struct fixture *f)
 {
 	char err[256];
-	sqlite3 *db = store_db(f->st);
+	if (!f->scratch)
+		assert_int_equal(sqlite3_open(":memory:", &f->scratch), SQLITE_OK);
 	assert_int_equal(store_sync(f->st, err, sizeof(err)), 0);
-	assert_int_equal(sqlite3_exec(db, "DROP TABLE IF EXISTS temp.interval_rows; CREATE TEMP TABLE interval_rows "
-					  "(metric TEXT, layer TEXT, t_start INTEGER, t_end INTEGER, value REAL)",
+	assert_int_equal(sqlite3_exec(f->scratch, "DROP TABLE IF EXISTS interval_rows; CREATE TABLE interval_rows "
+						  "(metric TEXT, layer TEXT, t_start INTEGER, t_end INTEGER, value REAL)",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
 	sqlite3_stmt *ins;
-	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO temp.interval_rows VALUES (?1, ?2, ?3, ?4, ?5)", -1, &ins,
-					    NULL),
+	assert_int_equal(sqlite3_prepare_v2(f->scratch, "INSERT INTO interval_rows VALUES (?1, ?2, ?3, ?4, ?5)", -1,
+					    &ins, NULL),
 			 SQLITE_OK);
 	struct history_filter all = { .since_ms = 0, .until_ms = INT64_MAX };
-	if (history_scan(db, &all, copy_row, ins, err, sizeof(err)) != 0)
+	if (history_scan(store_db(f->st), &all, copy_row, ins, err, sizeof(err)) != 0)
 		fail_msg("reading the stored intervals: %s", err);
 	sqlite3_finalize(ins);
+	return f->scratch;
+}
+
+/* Where sql reads: the stored intervals as a table, or the store itself. */
+static sqlite3 *db_for(struct fixture *f, const char *sql)
+{
+	return strstr(sql, "interval_rows") ? load_interval_rows(f) : store_db(f->st);
 }
 
 static int64_t scalar(struct fixture *f, const char *sql)
 {
-	if (strstr(sql, "interval_rows"))
-		load_interval_rows(f);
+	sqlite3 *db = db_for(f, sql);
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(store_db(f->st), sql, -1, &st, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(store_db(f->st)));
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
 	int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
 	sqlite3_finalize(st);
 	return v;
@@ -187,11 +197,10 @@ static int64_t scalar(struct fixture *f, const char *sql)
 static char *text_of(struct fixture *f, const char *sql)
 {
 	static char buf[1024];
-	if (strstr(sql, "interval_rows"))
-		load_interval_rows(f);
+	sqlite3 *db = db_for(f, sql);
 	sqlite3_stmt *st;
 	buf[0] = '\0';
-	assert_int_equal(sqlite3_prepare_v2(store_db(f->st), sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
 	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
 		snprintf(buf, sizeof(buf), "%s", (const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
@@ -327,6 +336,37 @@ static void test_open_alert_reloaded(void **state)
 	assert_int_equal(scalar(f, "SELECT t_end FROM sla_alerts"), T0 + 3 * STEP);
 }
 
+/* The engine numbers its alerts; after a restart the numbers go on from
+ * the largest stored, as SQLite's own would, and the hook is told the id
+ * of the row. */
+static void test_alert_ids_continue_after_restart(void **state)
+{
+	struct fixture *f = *state;
+	char hook[256];
+	snprintf(hook, sizeof(hook), "alert_after = 1; hook = { command = \"echo $VIGIL_EVENT $VIGIL_ALERT_ID >> %s\"; };",
+		 f->hook_out);
+	start_engine(f, hook);
+	feed(f, 0, 90, "running"); /* opens 1 */
+	feed(f, 1, 10, "running");
+	feed(f, 2, 10, "running"); /* closes 1 */
+	wait_hooks(f, 3000);
+	sla_engine_free(f->e);
+	f->e = NULL;
+	start_engine(f, hook);
+	feed(f, 3, 90, "running"); /* opens 2 */
+	wait_hooks(f, 3000);
+	assert_string_equal(text_of(f, "SELECT group_concat(id || ':' || (t_end IS NULL), ' ') FROM "
+				       "(SELECT * FROM sla_alerts ORDER BY id)"),
+			    "1:0 2:1");
+	char got[256] = "";
+	FILE *out = fopen(f->hook_out, "r");
+	assert_non_null(out);
+	size_t n = fread(got, 1, sizeof(got) - 1, out);
+	got[n] = '\0';
+	fclose(out);
+	assert_string_equal(got, "open 1\nclose 1\nopen 2\n");
+}
+
 static void test_hanging_hook_is_killed_and_does_not_stall(void **state)
 {
 	struct fixture *f = *state;
@@ -435,6 +475,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_alert_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queries_read_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_alert_reloaded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alert_ids_continue_after_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hanging_hook_is_killed_and_does_not_stall, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_host_is_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repeated_batch_counts_once, setup, teardown),

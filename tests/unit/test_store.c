@@ -1,6 +1,8 @@
 /* Coalescing into temporal intervals, against a real SQLite file: equal
  * values extend, different values and gaps start rows, repeated batches are
- * acknowledged without being stored twice. */
+ * acknowledged without being stored twice. Every write goes through the
+ * writer thread: the SLA checks' rows are store requests, and the store's
+ * query connection refuses writes. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -331,10 +333,17 @@ static void test_catalogue_fills_metrics_table(void **state)
 	assert_int_equal(scalar(f, "SELECT count(*) FROM metrics"), (int)vigil_catalogue_count);
 	assert_int_equal(scalar(f, "SELECT count(*) FROM metrics WHERE name = 'cpu.used_pct' AND unit = '%' "
 				   "AND kind = 'gauge' AND layer = 'cpu' AND description <> ''"), 1);
-	/* A stale row is brought back in line with the catalogue on reopen. */
-	assert_int_equal(sqlite3_exec(store_db(f->st), "UPDATE metrics SET unit = 'bogus' WHERE name = 'cpu.used_pct'",
-				      NULL, NULL, NULL), SQLITE_OK);
+	/* A stale row, as an older collector left it, is brought back in
+	 * line with the catalogue on reopen. The store is closed, so the
+	 * test's own connection is the file's only writer. */
 	store_close(f->st);
+	f->st = NULL;
+	sqlite3 *old;
+	assert_int_equal(sqlite3_open_v2(f->path, &old, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(old, "UPDATE metrics SET unit = 'bogus' WHERE name = 'cpu.used_pct'", NULL, NULL,
+				      NULL),
+			 SQLITE_OK);
+	sqlite3_close(old);
 	assert_int_equal(store_open(&f->st, f->path, 0, err, sizeof(err)), 0);
 	assert_int_equal(scalar(f, "SELECT count(*) FROM metrics WHERE name = 'cpu.used_pct' AND unit = '%'"), 1);
 }
@@ -349,6 +358,127 @@ static void test_catalogue_is_well_formed(void **state)
 		assert_true(m->name[0] && m->unit[0] && m->tags[0] && m->description[0]);
 		assert_ptr_equal(catalogue_find(m->name), m);
 	}
+}
+
+/* SQLite itself refuses a write through store_db(), of a writing store as
+ * of one opened read-only: only the writer thread writes. */
+static void test_store_db_refuses_writes(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	put(f, 1, 0, STEP, 1.0);
+	const char *writes[] = {
+		"UPDATE metrics SET unit = 'bogus' WHERE name = 'cpu.used_pct'",
+		"INSERT INTO sla_alerts (host, vm, vm_uuid, t_start, peak, cause_node, cause_state, cause_p, cause, "
+		"evidence) VALUES ('hv1', 'vm1', 'u', 0, 1, '', '', 0, '', '')",
+		"DELETE FROM segments",
+		"CREATE TABLE scratch (x)",
+	};
+	for (int ro = 0; ro < 2; ro++) {
+		sqlite3 *db = store_db(f->st);
+		assert_int_equal(sqlite3_db_readonly(db, "main"), 1);
+		for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
+			assert_int_equal(sqlite3_exec(db, writes[i], NULL, NULL, NULL), SQLITE_READONLY);
+			assert_non_null(strstr(sqlite3_errmsg(db), "readonly"));
+		}
+		assert_int_equal(scalar(f, "SELECT count(*) FROM sla_alerts"), 0);
+		assert_int_equal(rows_of(f, "cpu.used_pct").n, 1);
+		/* The same through a store opened read-only (vigilctl --db). */
+		store_close(f->st);
+		assert_int_equal(store_open(&f->st, f->path, 1, err, sizeof(err)), 0);
+	}
+	/* A read-only store has no writer to submit to. */
+	struct sla_alert_row a = { .host = "hv1", .vm = "vm1", .vm_uuid = "u" };
+	assert_int_equal(store_sla_alert(f->st, STORE_REQ_ALERT_OPEN, &a, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "read-only"));
+}
+
+struct alert_done {
+	int calls;
+	enum store_result res;
+	int64_t id;
+};
+
+static void on_alert_done(struct store_req *r, enum store_result res, const char *err)
+{
+	(void)err;
+	struct alert_done *d = r->arg;
+	d->calls++;
+	d->res = res;
+	d->id = r->alert->id;
+}
+
+static char *text_of(struct fixture *f, const char *sql)
+{
+	static char buf[256];
+	sqlite3_stmt *st;
+	buf[0] = '\0';
+	assert_int_equal(sqlite3_prepare_v2(store_db(f->st), sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(buf, sizeof(buf), "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return buf;
+}
+
+/* The SLA checks' rows are requests to the writer: a model is recorded
+ * once per change, an alert opens with the id SQLite or the caller gives
+ * it (returned through the request's completion), takes a new peak and
+ * closes; a failed row fails only its own request. */
+static void test_sla_rows_go_through_the_writer(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	struct sla_model_row m = { .loaded_at_ms = T0, .origin = "built-in", .target = "SLA", .violated = "VIOLATED",
+				   .host_node = "HOST", .text = "network a { }\n", .text_len = 14 };
+	assert_int_equal(store_sla_model(f->st, &m, err, sizeof(err)), 0);
+	assert_int_equal(store_sla_model(f->st, &m, err, sizeof(err)), 0); /* unchanged: no row */
+	m.text = "network b { }\n";
+	assert_int_equal(store_sla_model(f->st, &m, err, sizeof(err)), 0);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM sla_models"), 2);
+	assert_string_equal(text_of(f, "SELECT text FROM sla_models ORDER BY id DESC LIMIT 1"), "network b { }\n");
+
+	/* Synchronous, SQLite choosing the id. */
+	struct sla_alert_row a = { .host = "hv1", .vm = "vm1", .vm_uuid = "u1", .t_start_ms = T0, .peak = 0.6,
+				   .cause_node = "HOST", .cause_state = "DOWN", .cause_p = 0.1, .cause = "why",
+				   .evidence = "HOST=DOWN" };
+	assert_int_equal(store_sla_alert(f->st, STORE_REQ_ALERT_OPEN, &a, err, sizeof(err)), 0);
+	assert_int_equal(a.id, 1);
+	a.peak = 0.9;
+	a.cause = "worse";
+	assert_int_equal(store_sla_alert(f->st, STORE_REQ_ALERT_PEAK, &a, err, sizeof(err)), 0);
+	a.t_end_ms = T0 - 5; /* never before the start */
+	assert_int_equal(store_sla_alert(f->st, STORE_REQ_ALERT_CLOSE, &a, err, sizeof(err)), 0);
+	assert_int_equal(scalar(f, "SELECT t_end FROM sla_alerts WHERE id = 1"), T0);
+	assert_int_equal(scalar(f, "SELECT round(peak * 10) FROM sla_alerts WHERE id = 1"), 9);
+	assert_string_equal(text_of(f, "SELECT cause FROM sla_alerts WHERE id = 1"), "worse");
+	assert_int_equal(store_sla_alert(f->st, STORE_REQ_BATCH, &a, err, sizeof(err)), -1);
+
+	/* Asynchronous, beside a batch: the caller gives id 7; a second open
+	 * of id 7 fails alone, and the batch and the first open are stored. */
+	struct sla_alert_row b = a, dup = a;
+	b.id = dup.id = 7;
+	struct alert_done d1 = { 0 }, d2 = { 0 };
+	struct store_req r1, r2;
+	memset(&r1, 0, sizeof(r1));
+	memset(&r2, 0, sizeof(r2));
+	r1.kind = r2.kind = STORE_REQ_ALERT_OPEN;
+	r1.alert = &b;
+	r2.alert = &dup;
+	r1.done = r2.done = on_alert_done;
+	r1.arg = &d1;
+	r2.arg = &d2;
+	store_submit(f->st, &r1);
+	store_submit(f->st, &r2);
+	put(f, 1, 0, STEP, 1.0);
+	assert_int_equal(store_sync(f->st, err, sizeof(err)), 0);
+	assert_int_equal(d1.calls, 1);
+	assert_int_equal(d1.res, STORE_STORED);
+	assert_int_equal(d1.id, 7);
+	assert_int_equal(d2.calls, 1);
+	assert_int_equal(d2.res, STORE_FAILED);
+	assert_non_null(strstr(r2.err, "opening the alert"));
+	assert_int_equal(scalar(f, "SELECT count(*) FROM sla_alerts WHERE t_end IS NULL"), 1);
+	assert_int_equal(rows_of(f, "cpu.used_pct").n, 1);
 }
 
 static void test_readonly_open_rejects_foreign_file(void **state)
@@ -376,6 +506,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_schema_is_versioned_and_reopens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_catalogue_fills_metrics_table, setup, teardown),
 		cmocka_unit_test(test_catalogue_is_well_formed),
+		cmocka_unit_test_setup_teardown(test_store_db_refuses_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sla_rows_go_through_the_writer, setup, teardown),
 		cmocka_unit_test(test_readonly_open_rejects_foreign_file),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
