@@ -125,39 +125,6 @@ static uint8_t kind_of(const char *kind)
 	return KIND_GAUGE;
 }
 
-int tags_canonical(Vigil__Tag *const *tags, size_t n, char *out, size_t outlen)
-{
-	Vigil__Tag *sorted[WIRE_MAX_TAGS];
-	out[0] = '\0';
-	if (n > WIRE_MAX_TAGS)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		size_t j = i;
-		while (j > 0 && strcmp(sorted[j - 1]->key, tags[i]->key) > 0) {
-			sorted[j] = sorted[j - 1];
-			j--;
-		}
-		sorted[j] = tags[i];
-	}
-	size_t used = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0 && strcmp(sorted[i - 1]->key, sorted[i]->key) == 0)
-			return -1;
-		size_t kl = strlen(sorted[i]->key), vl = strlen(sorted[i]->value);
-		if (used + kl + vl + 2 >= outlen)
-			return -1;
-		if (i > 0)
-			out[used++] = ',';
-		memcpy(out + used, sorted[i]->key, kl);
-		used += kl;
-		out[used++] = '=';
-		memcpy(out + used, sorted[i]->value, vl);
-		used += vl;
-	}
-	out[used] = '\0';
-	return 0;
-}
-
 /* ---- the model ------------------------------------------------------------ */
 
 static struct metric_info *metric_new(struct engine *e, int64_t id, const char *name, const char *kind)
@@ -522,7 +489,7 @@ static int sample_is(const struct series_info *s, const Vigil__Sample *smp)
 		       strcmp(s->tags + kl + 1, smp->tags[0]->value) == 0;
 	}
 	char tags[WIRE_TAGS_MAX_LEN];
-	return tags_canonical(smp->tags, smp->n_tags, tags, sizeof(tags)) == 0 && strcmp(s->tags, tags) == 0;
+	return wire_canonical_tags(smp->tags, smp->n_tags, tags, sizeof(tags)) == 0 && strcmp(s->tags, tags) == 0;
 }
 
 /* Remembers s as the series at position pos; the cache is only an
@@ -555,7 +522,7 @@ static struct series_info *sample_series(struct engine *e, struct vm_info *v, si
 	if (s)
 		return s;
 	char tags[WIRE_TAGS_MAX_LEN];
-	if (tags_canonical(smp->tags, smp->n_tags, tags, sizeof(tags)) < 0) {
+	if (wire_canonical_tags(smp->tags, smp->n_tags, tags, sizeof(tags)) < 0) {
 		set_err(err, errlen, "vm %s: metric %s: invalid tags", vm_name, smp->metric);
 		return NULL;
 	}
@@ -663,7 +630,7 @@ static struct series_info *derived_series(struct engine *e, struct vm_info *v, s
 	struct series_info *s = order_hit(&v->derived_order, pos, smp);
 	if (s)
 		return s;
-	if (!wire_valid_metric(smp->metric) || tags_canonical(smp->tags, smp->n_tags, tags, sizeof(tags)) < 0) {
+	if (!wire_valid_metric(smp->metric) || wire_canonical_tags(smp->tags, smp->n_tags, tags, sizeof(tags)) < 0) {
 		set_err(err, errlen, "vm %s: derived reading '%.64s' is invalid", v->uuid, smp->metric);
 		return NULL;
 	}

@@ -207,8 +207,4 @@ int engine_period_insert(struct engine *e, struct vm_info *v, int tier, struct s
  * yet; at a clean stop the current one too), or as engine_segment_write. */
 int compact_or_write(struct engine *e, struct vm_info *v, int tier, char *err, size_t errlen);
 
-/* Fast canonical tags ("k=v,k=v", keys sorted) without formatting calls.
- * -1 on a repeated key or overflow. */
-int tags_canonical(Vigil__Tag *const *tags, size_t n, char *out, size_t outlen);
-
 #endif
