@@ -110,7 +110,8 @@ int period_add_pending(struct period_set *ps, const struct series_pending *s, in
 		return 0;
 	if (bucket_floor(p->first, len) != bucket_floor(p->last - 1, len)) {
 		if (period_add_stream(ps, p, tier, s->series_id, base) < 0)
-			return set_err(err, errlen, "re-encoding the pending data of series %lld", (long long)s->series_id);
+			return set_err(err, errlen, "re-encoding the pending data of series %lld",
+				       (long long)s->series_id);
 		return 0;
 	}
 	struct seg_builder *b = period_builder(ps, tier, bucket_floor(p->first, len));

@@ -73,7 +73,8 @@ int segtable_each(struct segtable *t, int64_t vm_id, int tier, int64_t from, int
 	sqlite3_bind_int64(st, 4, to);
 	int rc = SQLITE_DONE, stop = 0;
 	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		stop = fn(arg, sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1));
+		stop = fn(arg, sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1),
+			  (size_t)sqlite3_column_bytes(st, 1));
 	sqlite3_reset(st);
 	if (stop)
 		return stop;

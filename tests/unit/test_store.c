@@ -306,7 +306,8 @@ static void test_series_keys_match_existing_rows(void **state)
 {
 	struct fixture *f = *state;
 	char err[256];
-	const struct batch_tag fwd[] = { { "queue", "1" }, { "dev", "vda" } }, rev[] = { { "dev", "vda" }, { "queue", "1" } };
+	const struct batch_tag fwd[] = { { "queue", "1" }, { "dev", "vda" } };
+	const struct batch_tag rev[] = { { "dev", "vda" }, { "queue", "1" } };
 	put_tagged(f, 1, fwd);
 	sqlite3_stmt *st;
 	assert_int_equal(sqlite3_prepare_v2(store_db(f->st), "SELECT group_concat(tags, '|') FROM "
