@@ -97,7 +97,7 @@ static int by_id(const void *a, const void *b)
 	const struct merge_item *x = a, *y = b;
 	if (x->id != y->id)
 		return x->id < y->id ? -1 : 1;
-	return (x->s == NULL) - (y->s == NULL); /* the one with state first */
+	return (x->s == NULL) - (y->s == NULL); /* the one the writer knows first */
 }
 
 /* Every series with pending data or a section in the hour's segments, by
@@ -277,7 +277,7 @@ static int64_t hour_due(const struct compact_input *in, const int64_t *compacted
 	return *compacted_until < end ? end - HOUR_MS : INT64_MIN;
 }
 
-/* Merges the hour's segments of v's tier, with the tier's pending data
+/* Merges the hour's segments of the VM's tier, with its pending data
  * when with_pending (otherwise that is left for the caller to write).
  * Sets *merged when there was something to merge. */
 static int merge_hour(struct segtable *segs, struct period_set *ps, const struct compact_input *in, int64_t hour,
