@@ -203,31 +203,33 @@ int wire_validate_batch(const Vigil__Batch *b, int64_t now_ms, char *err, size_t
 	return 0;
 }
 
-static int tag_cmp(const void *a, const void *b)
-{
-	const Vigil__Tag *ta = *(Vigil__Tag *const *)a, *tb = *(Vigil__Tag *const *)b;
-	return strcmp(ta->key, tb->key);
-}
-
 int wire_canonical_tags(Vigil__Tag *const *tags, size_t n, char *out, size_t outlen)
 {
 	Vigil__Tag *sorted[WIRE_MAX_TAGS];
+	if (outlen == 0)
+		return -1;
 	out[0] = '\0';
 	if (n > WIRE_MAX_TAGS)
 		return -1;
-	if (n)
-		memcpy(sorted, tags, n * sizeof(*sorted));
-	if (n > 1)
-		qsort(sorted, n, sizeof(*sorted), tag_cmp);
-
-	/* Called for every sample of every batch: plain copies, no formatting. */
+	/* Called for every sample of every batch, by the validator and by the
+	 * writer: an insertion sort of at most WIRE_MAX_TAGS pointers and
+	 * plain copies, no qsort and no formatting calls. */
+	for (size_t i = 0; i < n; i++) {
+		size_t j = i;
+		while (j > 0 && strcmp(sorted[j - 1]->key, tags[i]->key) > 0) {
+			sorted[j] = sorted[j - 1];
+			j--;
+		}
+		sorted[j] = tags[i];
+	}
 	size_t used = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0 && strcmp(sorted[i - 1]->key, sorted[i]->key) == 0)
-			return -1;
+			goto fail;
 		size_t kl = strlen(sorted[i]->key), vl = strlen(sorted[i]->value);
+		/* The separator, "k=v" and the terminating NUL must fit. */
 		if (used + (i > 0) + kl + 1 + vl >= outlen)
-			return -1;
+			goto fail;
 		if (i > 0)
 			out[used++] = ',';
 		memcpy(out + used, sorted[i]->key, kl);
@@ -235,7 +237,10 @@ int wire_canonical_tags(Vigil__Tag *const *tags, size_t n, char *out, size_t out
 		out[used++] = '=';
 		memcpy(out + used, sorted[i]->value, vl);
 		used += vl;
-		out[used] = '\0';
 	}
+	out[used] = '\0';
 	return 0;
+fail:
+	out[0] = '\0';
+	return -1;
 }

@@ -48,8 +48,16 @@ Vigil__Envelope *wire_unpack_with(ProtobufCAllocator *alloc, const uint8_t *buf,
  * timestamps from the future. 0, or -1 with a message naming the field. */
 int wire_validate_batch(const Vigil__Batch *b, int64_t now_ms, char *err, size_t errlen);
 
-/* Renders a sample's tags canonically into out (WIRE_TAGS_MAX_LEN bytes).
- * -1 on a duplicate key. */
+/* The canonical form of a sample's tags, the series key the store matches
+ * and keeps in series.tags (so part of the database format): "k=v,k=v"
+ * with the keys in strcmp order, "" for no tag. Keys and values are
+ * copied as they are, without escaping: the validator (wire_validate_batch)
+ * keeps ',' and '=' out of values and allows only [a-z0-9_.] in keys. The
+ * one encoder, for the write path (validation, the store's series lookup)
+ * and the read path (queries naming tags).
+ * 0, or -1 with out set to "" when a key repeats, when there are more than
+ * WIRE_MAX_TAGS tags, or when the result and its NUL do not fit in outlen
+ * (WIRE_TAGS_MAX_LEN holds any validated tag set). */
 int wire_canonical_tags(Vigil__Tag *const *tags, size_t n, char *out, size_t outlen);
 
 /* Small validators shared with the CLI and the probe. */

@@ -8,14 +8,20 @@
  * one-minute segments of the VM, together with what it writes anyway, as
  * one section per series. The merge runs in the flush's transaction: the
  * old segments are deleted and the new one inserted together, so readers
- * (which read in their own transactions) see one or the other. */
-#include "engine.h"
+ * (which read in their own transactions) see one or the other.
+ *
+ * Like a block stream merger, it reads its inputs (the flush's pending
+ * streams, given as plain data, and the hour's segments, read through
+ * segtable.c) and writes one output (period.c's builders, inserted through
+ * segtable.c); it never calls back into the writer that owns the streams. */
+#include "compact.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "errmsg.h"
 #include "log.h"
+#include "rollup.h"
 #include "segment.h"
 
 #define HOUR_MS 3600000LL
@@ -60,36 +66,30 @@ static int hour_segs_add(struct hour_segs *h, int64_t id, const void *blob, size
 	return 0;
 }
 
-/* 0 loaded, 1 not mergeable (a segment that does not decode, or out of
- * memory: the flush then writes as usual), -1 on a database error. */
-static int load_hour(struct engine *e, struct vm_info *v, int tier, int64_t hour, struct hour_segs *h, char *err,
-		     size_t errlen)
+static int hour_seg_load(void *arg, int64_t id, const void *blob, size_t len)
 {
-	sqlite3_stmt *st = engine_stmt(e, EST_SEGMENT_HOUR);
-	sqlite3_bind_int64(st, 1, v->id);
-	sqlite3_bind_int(st, 2, tier);
-	sqlite3_bind_int64(st, 3, hour);
-	sqlite3_bind_int64(st, 4, hour + HOUR_MS);
-	int rc = SQLITE_DONE, bad = 0;
-	while (!bad && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		bad = hour_segs_add(h, sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1),
-				    (size_t)sqlite3_column_bytes(st, 1)) < 0;
-	sqlite3_reset(st);
-	if (bad) {
-		log_warn("VM %lld: a segment of tier %d does not decode; the hour's segments are left unmerged",
-			 (long long)v->id, tier);
-		return 1;
-	}
-	if (rc != SQLITE_DONE)
-		return set_err(err, errlen, "reading segments to merge: %s", sqlite3_errmsg(e->db));
-	return 0;
+	return hour_segs_add(arg, id, blob, len) < 0 ? 1 : 0;
 }
 
-/* A series to write: its id, and its writer state when it has one (a
- * series only in old segments may have none since a restart). */
+/* 0 loaded, 1 not mergeable (a segment that does not decode, or out of
+ * memory: the flush then writes as usual), -1 on a database error. */
+static int load_hour(struct segtable *segs, const struct compact_input *in, int64_t hour, struct hour_segs *h,
+		     char *err, size_t errlen)
+{
+	int rc = segtable_each(segs, in->vm_id, in->tier, hour, hour + HOUR_MS, hour_seg_load, h, err, errlen);
+	if (rc > 0) {
+		log_warn("VM %lld: a segment of tier %d does not decode; the hour's segments are left unmerged",
+			 (long long)in->vm_id, in->tier);
+		return 1;
+	}
+	return rc;
+}
+
+/* A series to write: its id, and its pending stream when the writer has
+ * one (a series only in old segments may have none since a restart). */
 struct merge_item {
 	int64_t id;
-	struct series_info *s;
+	const struct series_pending *s;
 };
 
 static int by_id(const void *a, const void *b)
@@ -97,24 +97,19 @@ static int by_id(const void *a, const void *b)
 	const struct merge_item *x = a, *y = b;
 	if (x->id != y->id)
 		return x->id < y->id ? -1 : 1;
-	return (x->s == NULL) - (y->s == NULL); /* the one with state first */
-}
-
-static struct pending *pending_for(struct series_info *s, int tier)
-{
-	return tier == TIER_RAW ? &s->raw : &s->roll[tier - 1];
+	return (x->s == NULL) - (y->s == NULL); /* the one the writer knows first */
 }
 
 /* Every series with pending data or a section in the hour's segments, by
  * id, once each. */
-static struct merge_item *merge_items(struct vm_info *v, int tier, struct hour_segs *h, int with_pending,
+static struct merge_item *merge_items(const struct compact_input *in, struct hour_segs *h, int with_pending,
 				      size_t *n_out)
 {
-	size_t n = 0, cap = v->log.n_series + 16;
+	size_t n = 0, cap = in->n_series + 16;
 	struct merge_item *it = malloc(cap * sizeof(*it));
-	for (size_t i = 0; it && i < v->log.n_series; i++)
-		if (v->series[i] && (with_pending ? pending_for(v->series[i], tier)->count : 1))
-			it[n++] = (struct merge_item){ v->series[i]->id, v->series[i] };
+	for (size_t i = 0; it && i < in->n_series; i++)
+		if (with_pending ? in->series[i].pending->count : 1)
+			it[n++] = (struct merge_item){ in->series[i].series_id, &in->series[i] };
 	for (size_t k = 0; it && k < h->n; k++) {
 		size_t pos = 0;
 		struct cursor dir;
@@ -169,7 +164,7 @@ static int stream_copy(struct stream *st, struct seg_reader *r)
 		int64_t t0 = st->tier == TIER_RAW ? iv.t_start_ms : ru.start_ms;
 		int64_t t1 = st->tier == TIER_RAW ? iv.t_end_ms : ru.start_ms + res;
 		if (st->p.count == 0) {
-			/* The stream's origin: engine_split_stream reads from p.first. */
+			/* The stream's origin: period_add_stream reads from p.first. */
 			st->p.first = t0;
 			st->p.last = t1;
 			interval_enc_init(&st->ienc, t0, st->base);
@@ -194,7 +189,7 @@ static int stream_build(struct stream *st, struct hour_segs *h, const struct mer
 	int64_t res = tier_resolution_ms[tier];
 	struct seg_section sec;
 	struct seg_reader rd;
-	uint32_t base = it->s && tier == TIER_RAW ? it->s->raw_enc.base_ms : 0;
+	uint32_t base = it->s && tier == TIER_RAW ? it->s->base_ms : 0;
 	for (size_t k = 0; k < h->n && !base; k++)
 		if (seg_find(&h->views[k], it->id, &sec) == 1)
 			base = sec.base_ms;
@@ -204,48 +199,55 @@ static int stream_build(struct stream *st, struct hour_segs *h, const struct mer
 		if (found < 0 || (found == 1 && (seg_reader_open(&rd, &sec, res) < 0 || stream_copy(st, &rd) < 0)))
 			return -1;
 	}
-	struct pending *p = it->s && with_pending ? pending_for(it->s, tier) : NULL;
+	const struct pending *p = it->s && with_pending ? it->s->pending : NULL;
 	if (!p || p->count == 0)
 		return 0;
 	struct seg_section own = { .series_id = it->id, .count = p->count, .origin = p->first,
-				   .base_ms = tier == TIER_RAW ? it->s->raw_enc.base_ms : 0,
+				   .base_ms = tier == TIER_RAW ? it->s->base_ms : 0,
 				   .data = p->data.data, .len = p->data.len };
 	if (seg_reader_open(&rd, &own, res) < 0 || stream_copy(st, &rd) < 0)
 		return -1;
 	return 0;
 }
 
-static int drop_old(struct engine *e, const struct hour_segs *h, char *err, size_t errlen)
+static int drop_old(struct segtable *segs, const struct hour_segs *h, char *err, size_t errlen)
 {
-	for (size_t k = 0; k < h->n; k++) {
-		sqlite3_stmt *st = engine_stmt(e, EST_SEGMENT_DROP);
-		sqlite3_bind_int64(st, 1, h->ids[k]);
-		if (engine_step(e, st, "deleting a merged segment", err, errlen) < 0)
+	for (size_t k = 0; k < h->n; k++)
+		if (segtable_delete(segs, h->ids[k], err, errlen) < 0)
 			return -1;
-	}
 	return 0;
 }
 
-static int merge_write(struct engine *e, struct vm_info *v, int tier, struct hour_segs *h, int with_pending,
-		       char *err, size_t errlen)
+/* Inserts every segment the set holds. */
+static int insert_all(struct segtable *segs, const struct period_set *ps, int64_t vm_id, int tier, int level,
+		      char *err, size_t errlen)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (segtable_insert(segs, vm_id, tier, &ps->p[i].b, level, err, errlen) < 0)
+			return -1;
+	return 0;
+}
+
+static int merge_write(struct segtable *segs, struct period_set *ps, const struct compact_input *in,
+		       struct hour_segs *h, int with_pending, char *err, size_t errlen)
 {
 	size_t n = 0;
-	struct merge_item *it = merge_items(v, tier, h, with_pending, &n);
+	int tier = in->tier;
+	struct merge_item *it = merge_items(in, h, with_pending, &n);
 	struct stream st = { 0 };
-	struct period_set *ps = &e->periods;
 	int rc = it ? 0 : set_err(err, errlen, "out of memory");
-	ps->n = 0;
+	period_set_reset(ps);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		if (stream_build(&st, h, &it[i], tier, with_pending) < 0)
 			rc = set_err(err, errlen, "merging the segments of series %lld", (long long)it[i].id);
 		else if (st.p.count &&
-			 engine_split_stream(ps, &e->split, &st.p, tier, it[i].id, tier == TIER_RAW ? st.base : 0) < 0)
+			 period_add_stream(ps, &st.p, tier, it[i].id, tier == TIER_RAW ? st.base : 0) < 0)
 			rc = set_err(err, errlen, "re-encoding series %lld", (long long)it[i].id);
 	}
-	for (size_t i = 0; rc == 0 && i < ps->n; i++)
-		rc = engine_period_insert(e, v, tier, &ps->p[i].b, SEG_LEVEL_FINAL, err, errlen);
 	if (rc == 0)
-		rc = drop_old(e, h, err, errlen);
+		rc = insert_all(segs, ps, in->vm_id, tier, SEG_LEVEL_FINAL, err, errlen);
+	if (rc == 0)
+		rc = drop_old(segs, h, err, errlen);
 	buf_free(&st.p.data);
 	free(it);
 	return rc;
@@ -259,55 +261,72 @@ static int merge_write(struct engine *e, struct vm_info *v, int tier, struct hou
 #define PHASE_MIN_MS (5 * 60000LL)
 #define PHASE_SPAN_MS (40 * 60000LL)
 
-static int64_t merge_phase(const struct vm_info *v)
+static int64_t merge_phase(int64_t vm_id)
 {
-	uint64_t h = (uint64_t)v->id * 0x9E3779B97F4A7C15ull;
+	uint64_t h = (uint64_t)vm_id * 0x9E3779B97F4A7C15ull;
 	return PHASE_MIN_MS + (int64_t)((h >> 32) % (uint64_t)PHASE_SPAN_MS);
 }
 
-/* The whole hour to merge for v's tier, or INT64_MIN when none is due. */
-static int64_t hour_due(const struct vm_info *v, int tier, int closing)
+/* The whole hour to merge for the VM's tier, or INT64_MIN when none is
+ * due. */
+static int64_t hour_due(const struct compact_input *in, const int64_t *compacted_until)
 {
-	if (tier == TIER_1H || !v->log.has_clock)
+	if (in->tier == TIER_1H || !in->has_clock)
 		return INT64_MIN;
-	int64_t end = bucket_floor(v->log.clock_end - (closing ? 0 : merge_phase(v)), HOUR_MS);
-	return v->compacted_until[tier] < end ? end - HOUR_MS : INT64_MIN;
+	int64_t end = bucket_floor(in->clock_end - (in->closing ? 0 : merge_phase(in->vm_id)), HOUR_MS);
+	return *compacted_until < end ? end - HOUR_MS : INT64_MIN;
 }
 
-/* Merges the hour's segments of v's tier, with the tier's pending data
+/* Merges the hour's segments of the VM's tier, with its pending data
  * when with_pending (otherwise that is left for the caller to write).
  * Sets *merged when there was something to merge. */
-static int merge_hour(struct engine *e, struct vm_info *v, int tier, int64_t hour, int with_pending, int *merged,
-		      char *err, size_t errlen)
+static int merge_hour(struct segtable *segs, struct period_set *ps, const struct compact_input *in, int64_t hour,
+		      int with_pending, int *merged, int64_t *compacted_until, char *err, size_t errlen)
 {
 	struct hour_segs h = { 0 };
-	int rc = load_hour(e, v, tier, hour, &h, err, errlen);
+	int rc = load_hour(segs, in, hour, &h, err, errlen);
 	/* Even a single segment, or only pending data, is written anew: a
 	 * flush writes at the fast level, and a finished hour keeps the tight
 	 * one. */
 	*merged = rc == 0 && (h.n > 0 || with_pending);
 	if (*merged)
-		rc = merge_write(e, v, tier, &h, with_pending, err, errlen);
+		rc = merge_write(segs, ps, in, &h, with_pending, err, errlen);
 	hour_segs_free(&h);
-	if (rc >= 0 && hour + HOUR_MS > v->compacted_until[tier])
-		v->compacted_until[tier] = hour + HOUR_MS;
+	if (rc >= 0 && hour + HOUR_MS > *compacted_until)
+		*compacted_until = hour + HOUR_MS;
 	return rc < 0 ? -1 : 0;
 }
 
-int compact_or_write(struct engine *e, struct vm_info *v, int tier, char *err, size_t errlen)
+/* in's pending data as it is, one segment per period: raw and one-minute
+ * ones at the fast level, since they are rewritten once their hour is
+ * over. */
+static int pending_write(struct segtable *segs, struct period_set *ps, const struct compact_input *in, char *err,
+			 size_t errlen)
+{
+	period_set_reset(ps);
+	for (size_t i = 0; i < in->n_series; i++)
+		if (period_add_pending(ps, &in->series[i], in->tier, err, errlen) < 0)
+			return -1;
+	int level = in->tier == TIER_1H ? SEG_LEVEL_FINAL : SEG_LEVEL_FAST;
+	return insert_all(segs, ps, in->vm_id, in->tier, level, err, errlen);
+}
+
+int compact_write(struct segtable *segs, struct period_set *scratch, const struct compact_input *in,
+		  int64_t *compacted_until, char *err, size_t errlen)
 {
 	int merged = 0;
-	int64_t hour = hour_due(v, tier, e->closing);
-	if (e->closing) {
+	int64_t hour = hour_due(in, compacted_until);
+	if (in->closing) {
 		/* A clean stop merges the last whole hour if it is not yet,
 		 * and the hour in progress: the next start adds to that one
 		 * and merges it again once it is over. */
-		if (hour != INT64_MIN && merge_hour(e, v, tier, hour, 0, &merged, err, errlen) < 0)
+		if (hour != INT64_MIN &&
+		    merge_hour(segs, scratch, in, hour, 0, &merged, compacted_until, err, errlen) < 0)
 			return -1;
-		hour = v->log.has_clock && tier != TIER_1H ? bucket_floor(v->log.clock_end, HOUR_MS) : INT64_MIN;
+		hour = in->has_clock && in->tier != TIER_1H ? bucket_floor(in->clock_end, HOUR_MS) : INT64_MIN;
 	}
 	merged = 0;
-	if (hour != INT64_MIN && merge_hour(e, v, tier, hour, 1, &merged, err, errlen) < 0)
+	if (hour != INT64_MIN && merge_hour(segs, scratch, in, hour, 1, &merged, compacted_until, err, errlen) < 0)
 		return -1;
-	return merged ? 0 : engine_segment_write(e, v, tier, err, errlen);
+	return merged ? 0 : pending_write(segs, scratch, in, err, errlen);
 }

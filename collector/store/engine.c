@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "catalogue.h"
+#include "compact.h"
 #include "errmsg.h"
 #include "log.h"
 #include "wire.h"
@@ -24,11 +25,6 @@ static const char *const engine_sql[EST_COUNT] = {
 	[EST_SERIES_ADD] = "INSERT INTO series (vm_id, metric_id, tags) VALUES (?1, ?2, ?3)",
 	[EST_JOURNAL_ADD] = "INSERT INTO journal (id, data) VALUES (?1, ?2)",
 	[EST_JOURNAL_CLEAR] = "DELETE FROM journal",
-	[EST_SEGMENT_ADD] = "INSERT INTO segments (vm_id, tier, t_first, t_last, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-	[EST_RETENTION] = "DELETE FROM segments WHERE tier = ?1 AND t_last < ?2",
-	[EST_SEGMENT_HOUR] = "SELECT id, data FROM segments WHERE vm_id = ?1 AND tier = ?2 AND t_first >= ?3 "
-			     "AND t_first < ?4 ORDER BY id",
-	[EST_SEGMENT_DROP] = "DELETE FROM segments WHERE id = ?1",
 };
 
 
@@ -91,29 +87,19 @@ static struct hnode *htab_first(const struct htab *t, uint64_t hash)
 
 /* ---- small helpers -------------------------------------------------------- */
 
-sqlite3_stmt *engine_stmt(struct engine *e, enum engine_stmt id)
+static sqlite3_stmt *stmt(struct engine *e, enum engine_stmt id)
 {
 	sqlite3_reset(e->st[id]);
 	sqlite3_clear_bindings(e->st[id]);
 	return e->st[id];
 }
 
-static sqlite3_stmt *stmt(struct engine *e, enum engine_stmt id)
-{
-	return engine_stmt(e, id);
-}
-
-int engine_step(struct engine *e, sqlite3_stmt *st, const char *what, char *err, size_t errlen)
+static int step_done(struct engine *e, sqlite3_stmt *st, const char *what, char *err, size_t errlen)
 {
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return set_err(err, errlen, "%s: %s", what, sqlite3_errmsg(e->db));
 	return 0;
-}
-
-static int step_done(struct engine *e, sqlite3_stmt *st, const char *what, char *err, size_t errlen)
-{
-	return engine_step(e, st, what, err, errlen);
 }
 
 static uint8_t kind_of(const char *kind)
@@ -123,39 +109,6 @@ static uint8_t kind_of(const char *kind)
 	if (kind && strcmp(kind, "state") == 0)
 		return KIND_STATE;
 	return KIND_GAUGE;
-}
-
-int tags_canonical(Vigil__Tag *const *tags, size_t n, char *out, size_t outlen)
-{
-	Vigil__Tag *sorted[WIRE_MAX_TAGS];
-	out[0] = '\0';
-	if (n > WIRE_MAX_TAGS)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		size_t j = i;
-		while (j > 0 && strcmp(sorted[j - 1]->key, tags[i]->key) > 0) {
-			sorted[j] = sorted[j - 1];
-			j--;
-		}
-		sorted[j] = tags[i];
-	}
-	size_t used = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0 && strcmp(sorted[i - 1]->key, sorted[i]->key) == 0)
-			return -1;
-		size_t kl = strlen(sorted[i]->key), vl = strlen(sorted[i]->value);
-		if (used + kl + vl + 2 >= outlen)
-			return -1;
-		if (i > 0)
-			out[used++] = ',';
-		memcpy(out + used, sorted[i]->key, kl);
-		used += kl;
-		out[used++] = '=';
-		memcpy(out + used, sorted[i]->value, vl);
-		used += vl;
-	}
-	out[used] = '\0';
-	return 0;
 }
 
 /* ---- the model ------------------------------------------------------------ */
@@ -522,7 +475,7 @@ static int sample_is(const struct series_info *s, const Vigil__Sample *smp)
 		       strcmp(s->tags + kl + 1, smp->tags[0]->value) == 0;
 	}
 	char tags[WIRE_TAGS_MAX_LEN];
-	return tags_canonical(smp->tags, smp->n_tags, tags, sizeof(tags)) == 0 && strcmp(s->tags, tags) == 0;
+	return wire_canonical_tags(smp->tags, smp->n_tags, tags, sizeof(tags)) == 0 && strcmp(s->tags, tags) == 0;
 }
 
 /* Remembers s as the series at position pos; the cache is only an
@@ -555,7 +508,7 @@ static struct series_info *sample_series(struct engine *e, struct vm_info *v, si
 	if (s)
 		return s;
 	char tags[WIRE_TAGS_MAX_LEN];
-	if (tags_canonical(smp->tags, smp->n_tags, tags, sizeof(tags)) < 0) {
+	if (wire_canonical_tags(smp->tags, smp->n_tags, tags, sizeof(tags)) < 0) {
 		set_err(err, errlen, "vm %s: metric %s: invalid tags", vm_name, smp->metric);
 		return NULL;
 	}
@@ -663,7 +616,7 @@ static struct series_info *derived_series(struct engine *e, struct vm_info *v, s
 	struct series_info *s = order_hit(&v->derived_order, pos, smp);
 	if (s)
 		return s;
-	if (!wire_valid_metric(smp->metric) || tags_canonical(smp->tags, smp->n_tags, tags, sizeof(tags)) < 0) {
+	if (!wire_valid_metric(smp->metric) || wire_canonical_tags(smp->tags, smp->n_tags, tags, sizeof(tags)) < 0) {
 		set_err(err, errlen, "vm %s: derived reading '%.64s' is invalid", v->uuid, smp->metric);
 		return NULL;
 	}
@@ -849,137 +802,28 @@ static struct pending *pending_of(struct series_info *s, int tier)
 	return tier == TIER_RAW ? &s->raw : &s->roll[tier - 1];
 }
 
-/* Segments are cut at period boundaries (by the start of what they hold),
- * so a query for a recent window decodes only recent segments and
- * retention can drop old periods, even when a flush moves days of data at
- * once (a backlog, or a bulk load). */
-static const int64_t segment_period_ms[TIER_COUNT] = { 3600000LL, 86400000LL, 30 * 86400000LL };
-
-static struct seg_builder *period_builder(struct period_set *ps, int tier, int64_t period)
+/* Hands v's streams of one tier, with its clock, to compaction, which
+ * writes them as segments (merged with the hour that is due, if any). */
+static int tier_write(struct engine *e, struct vm_info *v, int tier, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < ps->n; i++)
-		if (ps->p[i].period == period)
-			return &ps->p[i].b;
-	if (ps->n == ps->cap) {
-		size_t cap = ps->cap ? ps->cap * 2 : 8;
-		struct period_seg *g = realloc(ps->p, cap * sizeof(*g));
+	if (v->log.n_series > e->cap_flushing) {
+		struct series_pending *g = realloc(e->flushing, v->log.n_series * sizeof(*g));
 		if (!g)
-			return NULL;
-		memset(g + ps->cap, 0, (cap - ps->cap) * sizeof(*g));
-		ps->p = g;
-		ps->cap = cap;
+			return set_err(err, errlen, "out of memory");
+		e->flushing = g;
+		e->cap_flushing = v->log.n_series;
 	}
-	struct period_seg *x = &ps->p[ps->n++];
-	x->period = period;
-	seg_builder_reset(&x->b, tier);
-	return &x->b;
-}
-
-static int split_flush(struct period_set *ps, struct split *sp, int tier, int64_t series_id, uint32_t base)
-{
-	if (sp->count == 0)
-		return 0;
-	struct seg_builder *b = period_builder(ps, tier, sp->period);
-	struct seg_section sec = { .series_id = series_id, .count = sp->count, .origin = sp->origin,
-				   .base_ms = base, .data = sp->data.data, .len = sp->data.len };
-	if (!b || seg_add(b, &sec, sp->first, sp->last) < 0)
-		return -1;
-	buf_reset(&sp->data);
-	sp->count = 0;
-	return 0;
-}
-
-/* Re-encodes a pending stream, cut at period boundaries, into the
- * periods' builders. */
-int engine_split_stream(struct period_set *ps, struct split *sp, const struct pending *p, int tier,
-			int64_t series_id, uint32_t base)
-{
-	int64_t len = segment_period_ms[tier], res = tier_resolution_ms[tier];
-	struct cursor c = { p->data.data, p->data.data + p->data.len, 0 };
-	struct interval_enc ienc;
-	struct rollup_enc renc;
-	interval_enc_init(&ienc, p->first, base);
-	rollup_enc_init(&renc, p->first, res ? res : 1);
-	sp->count = 0;
-	for (uint32_t k = 0; k < p->count; k++) {
-		struct interval iv;
-		struct rollup r;
-		int64_t t0, t1;
-		if (tier == TIER_RAW ? interval_get(&c, &ienc, &iv) < 0 : rollup_get(&c, &renc, &r) < 0)
-			return -1;
-		t0 = tier == TIER_RAW ? iv.t_start_ms : r.start_ms;
-		t1 = tier == TIER_RAW ? iv.t_end_ms : r.start_ms + res;
-		int64_t period = bucket_floor(t0, len);
-		if (sp->count && period != sp->period && split_flush(ps, sp, tier, series_id, base) < 0)
-			return -1;
-		if (sp->count == 0) {
-			sp->period = period;
-			sp->first = t0;
-			sp->last = t1;
-			sp->origin = t0;
-			interval_enc_init(&sp->ienc, t0, base);
-			rollup_enc_init(&sp->renc, t0, res ? res : 1);
-		}
-		if (tier == TIER_RAW)
-			interval_put(&sp->data, &sp->ienc, &iv);
-		else
-			rollup_put(&sp->data, &sp->renc, &r);
-		sp->count++;
-		if (t0 < sp->first)
-			sp->first = t0;
-		if (t1 > sp->last)
-			sp->last = t1;
-	}
-	return split_flush(ps, sp, tier, series_id, base);
-}
-
-int engine_period_insert(struct engine *e, struct vm_info *v, int tier, struct seg_builder *b, int level, char *err,
-			 size_t errlen)
-{
-	if (b->n == 0)
-		return 0;
-	if (seg_finish(b, &e->blob, level) < 0)
-		return set_err(err, errlen, "out of memory building a segment");
-	sqlite3_stmt *st = stmt(e, EST_SEGMENT_ADD);
-	sqlite3_bind_int64(st, 1, v->id);
-	sqlite3_bind_int(st, 2, tier);
-	sqlite3_bind_int64(st, 3, b->t_first);
-	sqlite3_bind_int64(st, 4, b->t_last);
-	sqlite3_bind_blob(st, 5, e->blob.data, (int)e->blob.len, SQLITE_STATIC);
-	e->stats.segment_bytes += e->blob.len;
-	return step_done(e, st, "writing a segment", err, errlen);
-}
-
-int engine_segment_write(struct engine *e, struct vm_info *v, int tier, char *err, size_t errlen)
-{
-	struct period_set *ps = &e->periods;
-	int64_t len = segment_period_ms[tier];
-	ps->n = 0;
+	size_t n = 0;
 	for (size_t i = 0; i < v->log.n_series; i++) {
 		struct series_info *s = v->series[i];
-		struct pending *p = s ? pending_of(s, tier) : NULL;
-		if (!p || p->count == 0)
-			continue;
-		if (bucket_floor(p->first, len) != bucket_floor(p->last - 1, len)) {
-			if (engine_split_stream(ps, &e->split, p, tier, s->id,
-						tier == TIER_RAW ? s->raw_enc.base_ms : 0) < 0)
-				return set_err(err, errlen, "re-encoding the pending data of series %lld", (long long)s->id);
-			continue;
-		}
-		struct seg_builder *b = period_builder(ps, tier, bucket_floor(p->first, len));
-		if (!b)
-			return set_err(err, errlen, "out of memory");
-		struct seg_section sec = { .series_id = s->id, .count = p->count, .origin = p->first,
-					   .base_ms = tier == TIER_RAW ? s->raw_enc.base_ms : 0,
-					   .data = p->data.data, .len = p->data.len };
-		if (seg_add(b, &sec, p->first, p->last) < 0)
-			return set_err(err, errlen, "encoding the pending data of series %lld", (long long)s->id);
+		if (s)
+			e->flushing[n++] = (struct series_pending){ s->id, pending_of(s, tier),
+								    tier == TIER_RAW ? s->raw_enc.base_ms : 0 };
 	}
-	int level = tier == TIER_1H ? SEG_LEVEL_FINAL : SEG_LEVEL_FAST;
-	for (size_t i = 0; i < ps->n; i++)
-		if (engine_period_insert(e, v, tier, &ps->p[i].b, level, err, errlen) < 0)
-			return -1;
-	return 0;
+	struct compact_input in = { .vm_id = v->id, .tier = tier, .has_clock = v->log.has_clock,
+				    .clock_end = v->log.clock_end, .closing = e->closing,
+				    .series = e->flushing, .n_series = n };
+	return compact_write(&e->segs, &e->periods, &in, &v->compacted_until[tier], err, errlen);
 }
 
 static void pending_clear(struct vm_info *v)
@@ -1007,12 +851,20 @@ static int snapshot_add(struct engine *e, struct vm_info *v, char *err, size_t e
 
 static int retention_apply(struct engine *e, int64_t now_ms, char *err, size_t errlen)
 {
-	for (int t = 0; t < TIER_COUNT; t++) {
-		sqlite3_stmt *st = stmt(e, EST_RETENTION);
-		sqlite3_bind_int(st, 1, t);
-		sqlite3_bind_int64(st, 2, now_ms - e->cfg.retention_ms[t]);
-		if (step_done(e, st, "applying retention", err, errlen) < 0)
+	for (int t = 0; t < TIER_COUNT; t++)
+		if (segtable_expire(&e->segs, t, now_ms - e->cfg.retention_ms[t], err, errlen) < 0)
 			return -1;
+	return 0;
+}
+
+static int segments_write(struct engine *e, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < e->n_vms; i++) {
+		struct vm_info *v = e->all_vms[i];
+		close_finished_buckets(v);
+		for (int t = 0; t < TIER_COUNT; t++)
+			if (tier_write(e, v, t, err, errlen) < 0)
+				return -1;
 	}
 	return 0;
 }
@@ -1020,13 +872,11 @@ static int retention_apply(struct engine *e, int64_t now_ms, char *err, size_t e
 /* The flush's writes, inside the caller's transaction. */
 static int flush_write(struct engine *e, int64_t now_ms, uint64_t *snap_bytes, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < e->n_vms; i++) {
-		struct vm_info *v = e->all_vms[i];
-		close_finished_buckets(v);
-		for (int t = 0; t < TIER_COUNT; t++)
-			if (compact_or_write(e, v, t, err, errlen) < 0)
-				return -1;
-	}
+	int rc = segments_write(e, err, errlen);
+	e->stats.segment_bytes += e->segs.bytes_written;
+	e->segs.bytes_written = 0;
+	if (rc < 0)
+		return -1;
 	if (step_done(e, stmt(e, EST_JOURNAL_CLEAR), "clearing the journal", err, errlen) < 0)
 		return -1;
 	jrow_reset(&e->jrow);
@@ -1066,7 +916,7 @@ static int prepare_all(struct engine *e, char *err, size_t errlen)
 	for (int i = 0; i < EST_COUNT; i++)
 		if (sqlite3_prepare_v3(e->db, engine_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &e->st[i], NULL) != SQLITE_OK)
 			return set_err(err, errlen, "preparing statement %d: %s", i, sqlite3_errmsg(e->db));
-	return 0;
+	return segtable_open(&e->segs, e->db, err, errlen);
 }
 
 static const char *col_text(sqlite3_stmt *st, int col)
@@ -1368,10 +1218,9 @@ static void free_model(struct engine *e)
 	free(e->series.slots);
 	for (int i = 0; i < EST_COUNT; i++)
 		sqlite3_finalize(e->st[i]);
-	for (size_t i = 0; i < e->periods.cap; i++)
-		seg_builder_free(&e->periods.p[i].b);
-	free(e->periods.p);
-	buf_free(&e->split.data);
+	segtable_close(&e->segs);
+	period_set_free(&e->periods);
+	free(e->flushing);
 	jrow_free(&e->jrow);
 	buf_free(&e->blob);
 }

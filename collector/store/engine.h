@@ -10,7 +10,8 @@
 
 #include "interval.h"
 #include "journal.h"
-#include "segment.h"
+#include "period.h"
+#include "segtable.h"
 #include "storage_config.h"
 #include "store_types.h"
 #include "vigil.pb-c.h"
@@ -47,13 +48,6 @@ struct host_info {
 	struct host_info *dirty_next;
 };
 
-/* What a flush will write for one series and tier. */
-struct pending {
-	struct buf data;
-	uint32_t count;
-	int64_t first, last;
-};
-
 struct series_info {
 	struct hnode node;
 	struct vm_info *vm;
@@ -63,7 +57,7 @@ struct series_info {
 	int64_t id;
 	size_t idx; /* in vm->log.series */
 	uint64_t seen_gen; /* the engine's gen when last sampled; 64 bits never wrap */
-	struct pending raw;
+	struct pending raw; /* what the next flush writes of each tier */
 	struct interval_enc raw_enc;
 	struct pending roll[2];
 	struct rollup_enc roll_enc[2];
@@ -99,28 +93,9 @@ struct vm_info {
 	 * its readings in the same order every interval, so most lookups are
 	 * one comparison instead of a hash. */
 	struct series_order order, derived_order;
-	/* Per tier (raw, one-minute): segments of hours before this were
-	 * merged by this process (compact.c). */
-	int64_t compacted_until[2];
-};
-
-struct period_seg {
-	int64_t period;
-	struct seg_builder b;
-};
-
-struct period_set {
-	struct period_seg *p;
-	size_t n, cap;
-};
-
-/* One series' section being re-encoded for one period. */
-struct split {
-	struct buf data;
-	uint32_t count;
-	int64_t period, first, last, origin;
-	struct interval_enc ienc;
-	struct rollup_enc renc;
+	/* Per tier: segments of hours before this were merged by this
+	 * process (compact.c; the one-hour tier is never merged). */
+	int64_t compacted_until[TIER_COUNT];
 };
 
 enum engine_stmt {
@@ -133,10 +108,6 @@ enum engine_stmt {
 	EST_SERIES_ADD,
 	EST_JOURNAL_ADD,
 	EST_JOURNAL_CLEAR,
-	EST_SEGMENT_ADD,
-	EST_RETENTION,
-	EST_SEGMENT_HOUR,
-	EST_SEGMENT_DROP,
 	EST_COUNT
 };
 
@@ -155,8 +126,10 @@ struct engine {
 	int broken; /* memory no longer matches the database: reload before use */
 	uint64_t journal_bytes; /* in the journal table now */
 	int64_t journal_seq;    /* the last journal row's id */
+	struct segtable segs;
 	struct period_set periods; /* a flush's segments of one VM and tier */
-	struct split split;
+	struct series_pending *flushing; /* a flush's streams of one VM and tier */
+	size_t cap_flushing;
 	struct jrow_builder jrow;
 	struct buf blob;
 	struct store_stats stats;
@@ -186,29 +159,5 @@ int engine_derived(struct engine *e, const char *vm_uuid, int64_t t_start_ms, in
  * replaces the journal with snapshots and applies retention as of now_ms,
  * in its own transaction. */
 int engine_flush(struct engine *e, int64_t now_ms, char *err, size_t errlen);
-
-/* ---- flush internals shared with compact.c ---- */
-sqlite3_stmt *engine_stmt(struct engine *e, enum engine_stmt id);
-int engine_step(struct engine *e, sqlite3_stmt *st, const char *what, char *err, size_t errlen);
-/* Writes v's pending data of one tier as segments, one per period: raw
- * and one-minute ones at SEG_LEVEL_FAST, since compact.c rewrites them
- * once their hour is over. */
-int engine_segment_write(struct engine *e, struct vm_info *v, int tier, char *err, size_t errlen);
-/* Adds a row stream p of one series to the builders of the periods it
- * spans. */
-int engine_split_stream(struct period_set *ps, struct split *sp, const struct pending *p, int tier,
-			int64_t series_id, uint32_t base);
-/* Inserts b (when it holds anything) as one segment of v, compressed at
- * zstd level `level`. */
-int engine_period_insert(struct engine *e, struct vm_info *v, int tier, struct seg_builder *b, int level, char *err,
-			 size_t errlen);
-/* compact.c: writes v's pending data of a tier, merged with the segments of
- * the hour that is due (the last whole hour of the VM's clock, not merged
- * yet; at a clean stop the current one too), or as engine_segment_write. */
-int compact_or_write(struct engine *e, struct vm_info *v, int tier, char *err, size_t errlen);
-
-/* Fast canonical tags ("k=v,k=v", keys sorted) without formatting calls.
- * -1 on a repeated key or overflow. */
-int tags_canonical(Vigil__Tag *const *tags, size_t n, char *out, size_t outlen);
 
 #endif

@@ -284,6 +284,49 @@ static void test_derived_readings_keep_their_series_when_the_order_changes(void 
 	assert_true(c.r[0].value == 1.0);
 }
 
+/* Stores one batch of vm1 holding a two-tag reading, its tags in the
+ * order given, and an untagged one. */
+static void put_tagged(struct fixture *f, uint64_t seq, const struct batch_tag *tags)
+{
+	char err[256];
+	struct vm_target t = { .name = "vm1", .uuid = "11111111-2222-4333-8444-555555555555",
+			       .state = "running", .source = VM_SOURCE_PID, .pid = 1 };
+	Vigil__Batch *b = batch_new("hv1", seq, T0 + (int64_t)(seq - 1) * STEP, T0 + (int64_t)seq * STEP, STEP);
+	Vigil__VmSamples *vm = batch_add_vm(b, &t, 1);
+	assert_int_equal(batch_add_sample_tags(vm, "disk.read_bytes", 512, tags, 2), 0);
+	assert_int_equal(batch_add_sample(vm, "cpu.used_pct", 1.0, "vcpu", "0"), 0);
+	if (store_batch(f->st, b, err, sizeof(err)) != STORE_STORED)
+		fail_msg("store_batch: %s", err);
+	batch_free(b);
+}
+
+/* The series key (series.tags) is part of the file format: a tag set is
+ * kept in its canonical form, and a store reopened on the file finds the
+ * same series again, whatever order the tags come in, instead of adding
+ * one. */
+static void test_series_keys_match_existing_rows(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	const struct batch_tag fwd[] = { { "queue", "1" }, { "dev", "vda" } };
+	const struct batch_tag rev[] = { { "dev", "vda" }, { "queue", "1" } };
+	put_tagged(f, 1, fwd);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(store_db(f->st), "SELECT group_concat(tags, '|') FROM "
+					    "(SELECT tags FROM series ORDER BY id)", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "dev=vda,queue=1|vcpu=0");
+	sqlite3_finalize(st);
+	store_close(f->st);
+	assert_int_equal(store_open(&f->st, f->path, 0, err, sizeof(err)), 0);
+	put_tagged(f, 2, rev); /* found through the series table */
+	put_tagged(f, 3, fwd); /* through the writer's cache of the last batch */
+	assert_int_equal(scalar(f, "SELECT count(*) FROM series"), 2);
+	struct rowset r = rows_of(f, "disk.read_bytes");
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.r[0].samples, 3);
+}
+
 static void test_status_shows_latest_reading(void **state)
 {
 	struct fixture *f = *state;
@@ -504,6 +547,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_status_shows_latest_reading, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_is_versioned_and_reopens, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_series_keys_match_existing_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_catalogue_fills_metrics_table, setup, teardown),
 		cmocka_unit_test(test_catalogue_is_well_formed),
 		cmocka_unit_test_setup_teardown(test_store_db_refuses_writes, setup, teardown),

@@ -261,6 +261,127 @@ static void test_canonical_tags_are_sorted(void **state)
 	assert_string_equal(out, "");
 }
 
+/* Tags from key/value pairs, for the encoder tests. */
+struct tagset {
+	Vigil__Tag t[WIRE_MAX_TAGS + 2];
+	Vigil__Tag *p[WIRE_MAX_TAGS + 2];
+	size_t n;
+};
+
+static void tagset_add(struct tagset *ts, const char *key, const char *value)
+{
+	assert_true(ts->n < WIRE_MAX_TAGS + 2);
+	vigil__tag__init(&ts->t[ts->n]);
+	ts->t[ts->n].key = (char *)key;
+	ts->t[ts->n].value = (char *)value;
+	ts->p[ts->n] = &ts->t[ts->n];
+	ts->n++;
+}
+
+/* The canonical form is the series key kept in the database: these
+ * strings are what existing files hold, whatever order the tags came in. */
+static void test_canonical_tags_keep_the_stored_format(void **state)
+{
+	(void)state;
+	static const char *const key[4] = { "b_c", "ab", "b.c", "a" }, *const value[4] = { "4", "2", "3", "1" };
+	char out[WIRE_TAGS_MAX_LEN];
+	/* Every order of four tags gives one key; '.' sorts before '_', a
+	 * prefix before the longer key (strcmp order). */
+	static const int perm[24][4] = {
+		{ 0, 1, 2, 3 }, { 0, 1, 3, 2 }, { 0, 2, 1, 3 }, { 0, 2, 3, 1 }, { 0, 3, 1, 2 }, { 0, 3, 2, 1 },
+		{ 1, 0, 2, 3 }, { 1, 0, 3, 2 }, { 1, 2, 0, 3 }, { 1, 2, 3, 0 }, { 1, 3, 0, 2 }, { 1, 3, 2, 0 },
+		{ 2, 0, 1, 3 }, { 2, 0, 3, 1 }, { 2, 1, 0, 3 }, { 2, 1, 3, 0 }, { 2, 3, 0, 1 }, { 2, 3, 1, 0 },
+		{ 3, 0, 1, 2 }, { 3, 0, 2, 1 }, { 3, 1, 0, 2 }, { 3, 1, 2, 0 }, { 3, 2, 0, 1 }, { 3, 2, 1, 0 },
+	};
+	for (int k = 0; k < 24; k++) {
+		struct tagset ts = { 0 };
+		for (int i = 0; i < 4; i++)
+			tagset_add(&ts, key[perm[k][i]], value[perm[k][i]]);
+		assert_int_equal(wire_canonical_tags(ts.p, ts.n, out, sizeof(out)), 0);
+		assert_string_equal(out, "a=1,ab=2,b.c=3,b_c=4");
+	}
+	/* The probe's own tag sets. */
+	struct tagset one = { 0 }, two = { 0 };
+	tagset_add(&one, "vcpu", "0");
+	assert_int_equal(wire_canonical_tags(one.p, one.n, out, sizeof(out)), 0);
+	assert_string_equal(out, "vcpu=0");
+	tagset_add(&two, "queue", "1");
+	tagset_add(&two, "dev", "vda");
+	assert_int_equal(wire_canonical_tags(two.p, two.n, out, sizeof(out)), 0);
+	assert_string_equal(out, "dev=vda,queue=1");
+}
+
+static void test_canonical_tags_reject_a_repeated_key(void **state)
+{
+	(void)state;
+	char out[WIRE_TAGS_MAX_LEN];
+	struct tagset same = { 0 }, apart = { 0 };
+	tagset_add(&same, "dev", "vda");
+	tagset_add(&same, "dev", "vda");
+	assert_int_equal(wire_canonical_tags(same.p, same.n, out, sizeof(out)), -1);
+	assert_string_equal(out, "");
+	/* Not next to each other as given: found once sorted. */
+	tagset_add(&apart, "dev", "vda");
+	tagset_add(&apart, "queue", "0");
+	tagset_add(&apart, "dev", "vdb");
+	assert_int_equal(wire_canonical_tags(apart.p, apart.n, out, sizeof(out)), -1);
+	assert_string_equal(out, "");
+}
+
+/* The result and its NUL must fit in outlen; WIRE_TAGS_MAX_LEN holds the
+ * largest tag set the validator lets through. */
+static void test_canonical_tags_overflow_is_refused(void **state)
+{
+	(void)state;
+	char out[WIRE_TAGS_MAX_LEN];
+	struct tagset one = { 0 }, two = { 0 }, many = { 0 }, largest = { 0 };
+	tagset_add(&one, "dev", "vda"); /* "dev=vda": 7 bytes and the NUL */
+	assert_int_equal(wire_canonical_tags(one.p, one.n, out, 8), 0);
+	assert_string_equal(out, "dev=vda");
+	assert_int_equal(wire_canonical_tags(one.p, one.n, out, 7), -1);
+	assert_string_equal(out, "");
+	tagset_add(&two, "vcpu", "1"); /* "dev=vda,vcpu=1": 14 bytes and the NUL */
+	tagset_add(&two, "dev", "vda");
+	assert_int_equal(wire_canonical_tags(two.p, two.n, out, 15), 0);
+	assert_string_equal(out, "dev=vda,vcpu=1");
+	assert_int_equal(wire_canonical_tags(two.p, two.n, out, 14), -1);
+	assert_string_equal(out, "");
+	assert_int_equal(wire_canonical_tags(two.p, two.n, out, 0), -1);
+	for (int i = 0; i <= WIRE_MAX_TAGS; i++) {
+		static const char *const keys[] = { "a", "b", "c", "d", "e", "f" };
+		tagset_add(&many, keys[i], "1");
+	}
+	assert_int_equal(wire_canonical_tags(many.p, many.n, out, sizeof(out)), -1);
+	assert_string_equal(out, "");
+	char keys[WIRE_MAX_TAGS][WIRE_MAX_TAG_KEY], value[WIRE_MAX_TAG_VALUE];
+	memset(value, 'v', sizeof(value) - 1);
+	value[sizeof(value) - 1] = '\0';
+	for (int i = 0; i < WIRE_MAX_TAGS; i++) {
+		memset(keys[i], 'a' + i, sizeof(keys[i]) - 1);
+		keys[i][sizeof(keys[i]) - 1] = '\0';
+		tagset_add(&largest, keys[i], value);
+	}
+	assert_int_equal(wire_canonical_tags(largest.p, largest.n, out, sizeof(out)), 0);
+	/* Each "k=v" is 31 + 1 + 127 bytes, with three commas between. */
+	assert_int_equal(strlen(out), WIRE_MAX_TAGS * (WIRE_MAX_TAG_KEY - 1 + 1 + WIRE_MAX_TAG_VALUE - 1) +
+					      WIRE_MAX_TAGS - 1);
+}
+
+static void test_canonical_tags_of_nothing_and_empty_values(void **state)
+{
+	(void)state;
+	char out[WIRE_TAGS_MAX_LEN] = "left over";
+	assert_int_equal(wire_canonical_tags(NULL, 0, out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(wire_canonical_tags(NULL, 0, out, 1), 0);
+	assert_string_equal(out, "");
+	struct tagset ts = { 0 };
+	tagset_add(&ts, "dev", "");
+	tagset_add(&ts, "a", "x");
+	assert_int_equal(wire_canonical_tags(ts.p, ts.n, out, sizeof(out)), 0);
+	assert_string_equal(out, "a=x,dev=");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,6 +393,10 @@ int main(void)
 		cmocka_unit_test(test_empty_envelope_is_rejected),
 		cmocka_unit_test(test_each_invalid_field_is_named),
 		cmocka_unit_test(test_canonical_tags_are_sorted),
+		cmocka_unit_test(test_canonical_tags_keep_the_stored_format),
+		cmocka_unit_test(test_canonical_tags_reject_a_repeated_key),
+		cmocka_unit_test(test_canonical_tags_overflow_is_refused),
+		cmocka_unit_test(test_canonical_tags_of_nothing_and_empty_values),
 	};
 	return cmocka_run_group_tests_name("wire", tests, NULL, NULL);
 }
