@@ -224,6 +224,8 @@ $(BUILD)/bin/vigilctl: $(BUILD)/rel/cli/main.o $(REL_CLI) $(foreach l,$(cli_DEPS
 # default common), under ASan and UBSan. A test of the probe's code or of a
 # front end's arguments names its objects in TEST_OBJS.
 TEST_LAYER_test_interval_store := query
+# The dispatcher's test feeds a live engine for its SLA data and state.
+TEST_LAYER_test_query_dispatch := live
 TEST_LAYER_test_store          := query
 TEST_LAYER_test_server         := server
 TEST_LAYER_test_server_stats   := server
@@ -236,9 +238,9 @@ $(foreach t,cgroups counter_delta discovery disk_sampler exit_counts host_metric
 	thread_table,$(eval TEST_LAYER_test_$(t) := probe))
 # Tests that build batches with the probe's builder take its object as a fixture.
 BATCH_FIXTURE := $(BUILD)/san/userspace/batch.o
-$(foreach t,server server_stats sla_alerts sla_thresholds store wire,\
+$(foreach t,query_dispatch server server_stats sla_alerts sla_thresholds store wire,\
 	$(eval $(BUILD)/tests/test_$(t): TEST_OBJS += $(BATCH_FIXTURE)))
-$(foreach t,server server_stats sla_alerts sla_thresholds store wire,\
+$(foreach t,query_dispatch server server_stats sla_alerts sla_thresholds store wire,\
 	$(eval $(BUILD)/tests/test_$(t): $(BATCH_FIXTURE)))
 # The argument parsers of the three front ends.
 TEST_LAYER_test_args := server
