@@ -124,7 +124,7 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 HELPER_SRC := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(HELPER_SRC))
 
-.PHONY: all deps test test-unit test-integration check check-layers demo guest bench vmlinux install clean
+.PHONY: all deps test test-unit test-integration check check-layers check-vigilctl-links demo guest bench vmlinux install clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -136,6 +136,12 @@ deps:
 # The layering rule, checked from the sources (scripts/check-layers.sh).
 check-layers:
 	@bash scripts/check-layers.sh
+
+# vigilctl is a pure reader: no writer, engine, compaction, server or hook
+# code in the binary (scripts/check-vigilctl-links.sh; also run by
+# tests/integration/query_both_ways.sh).
+check-vigilctl-links: $(BUILD)/bin/vigilctl
+	@bash scripts/check-vigilctl-links.sh $<
 
 # --- generated sources ------------------------------------------------------
 $(BUILD)/gen/vigil.pb-c.c $(BUILD)/gen/vigil.pb-c.h: schema/vigil.proto
