@@ -974,7 +974,7 @@ static void live_unlock(const void *ctx)
 	pthread_mutex_unlock(&((struct sla_live *)ctx)->mu);
 }
 
-struct sla_live_view sla_live_view(struct sla_live *l)
+struct sla_live_view sla_live_query_view(struct sla_live *l)
 {
 	struct sla_live_view v = { live_view_of, l, live_lock, live_unlock };
 	return v;

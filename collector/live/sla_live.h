@@ -88,7 +88,7 @@ void sla_live_tick(struct sla_live *l, struct store *st);
 /* The engine's state as the query dispatcher reads it, held under l's lock
  * (lock and unlock are set); and the model it evaluates with, NULL when the
  * checks are off. */
-struct sla_live_view sla_live_view(struct sla_live *l);
+struct sla_live_view sla_live_query_view(struct sla_live *l);
 const struct sla_model *sla_live_model(const struct sla_live *l);
 
 #endif

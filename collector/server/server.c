@@ -11,8 +11,8 @@
 #include <time.h>
 
 #include "clock.h"
-#include "log.h"
 #include "dispatch.h"
+#include "log.h"
 #include "query.h"
 #include "reader.h"
 #include "server_stats.h"
@@ -70,7 +70,7 @@ static void worker_reader_init(struct worker_reader *w, struct server_ctx *ctx, 
 	w->q.store = store;
 	w->q.max_rows = HISTORY_MAX_ROWS;
 	if (ctx->sla && ctx->sla->engine) {
-		w->live = sla_live_view(ctx->sla);
+		w->live = sla_live_query_view(ctx->sla);
 		w->q.live = &w->live;
 		w->q.model = sla_live_model(ctx->sla);
 	}

@@ -348,7 +348,7 @@ static void test_explain_model_and_live_state(void **state)
 	sla_model_free(&m);
 
 	/* The collector's engine: its state, under its lock, released after. */
-	struct sla_live_view live = sla_live_view(&f->live);
+	struct sla_live_view live = sla_live_query_view(&f->live);
 	r.live = &live;
 	r.model = sla_live_model(&f->live);
 	reply = explain(&r, "vm1");
