@@ -124,7 +124,7 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 HELPER_SRC := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(HELPER_SRC))
 
-.PHONY: all deps test test-unit test-integration check check-layers demo guest bench vmlinux install clean
+.PHONY: all deps test test-unit test-integration check check-layers check-vigilctl-links demo guest bench vmlinux install clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -139,6 +139,12 @@ deps:
 check-layers:
 	@bash scripts/check-layers.sh
 	@bash scripts/check-writers.sh
+
+# vigilctl is a pure reader: no writer, engine, compaction, server or hook
+# code in the binary (scripts/check-vigilctl-links.sh; also run by
+# tests/integration/query_both_ways.sh).
+check-vigilctl-links: $(BUILD)/bin/vigilctl
+	@bash scripts/check-vigilctl-links.sh $<
 
 # --- generated sources ------------------------------------------------------
 $(BUILD)/gen/vigil.pb-c.c $(BUILD)/gen/vigil.pb-c.h: schema/vigil.proto
@@ -227,6 +233,8 @@ $(BUILD)/bin/vigilctl: $(BUILD)/rel/cli/main.o $(REL_CLI) $(foreach l,$(cli_DEPS
 # default common), under ASan and UBSan. A test of the probe's code or of a
 # front end's arguments names its objects in TEST_OBJS.
 TEST_LAYER_test_interval_store := query
+# The dispatcher's test feeds a live engine for its SLA data and state.
+TEST_LAYER_test_query_dispatch := live
 TEST_LAYER_test_store          := query
 TEST_LAYER_test_server         := server
 TEST_LAYER_test_server_stats   := server
@@ -239,9 +247,9 @@ $(foreach t,cgroups counter_delta discovery disk_sampler exit_counts host_metric
 	thread_table,$(eval TEST_LAYER_test_$(t) := probe))
 # Tests that build batches with the probe's builder take its object as a fixture.
 BATCH_FIXTURE := $(BUILD)/san/userspace/batch.o
-$(foreach t,server server_stats sla_alerts sla_thresholds store wire,\
+$(foreach t,query_dispatch server server_stats sla_alerts sla_thresholds store wire,\
 	$(eval $(BUILD)/tests/test_$(t): TEST_OBJS += $(BATCH_FIXTURE)))
-$(foreach t,server server_stats sla_alerts sla_thresholds store wire,\
+$(foreach t,query_dispatch server server_stats sla_alerts sla_thresholds store wire,\
 	$(eval $(BUILD)/tests/test_$(t): $(BATCH_FIXTURE)))
 # The argument parsers of the three front ends.
 TEST_LAYER_test_args := server

@@ -44,15 +44,23 @@ static void usage(FILE *f)
 		"                        --tag vcpu=0, --tag dev=vda\n"
 		"      --since T         from T (default: 1 hour ago)\n"
 		"      --until T         to T (default: now)\n"
-		"      --step S          rollups: time-weighted min, max, mean and last (and\n"
+		"      --step D          rollups: time-weighted min, max, mean and last (and\n"
 		"                        the total of counters) per step, e.g. 1m, 15m, 1h, 1d\n"
-		"  Times T: ISO 8601 (2026-03-01, 2026-03-01T12:00:00Z, ...+02:00; UTC\n"
-		"  when no zone is given), a time ago (-1h, 30m, 2d), now, or @UNIX_SECONDS.\n"
 		"  Intervals come from the raw tier while it covers the window; older\n"
 		"  windows and --step read the 1-minute or 1-hour rollups.\n"
 		"\n"
 		"vms options:\n"
 		"      --host H          only the VMs of host H\n"
+		"\n"
+		"Times T, in every command (--since, --until):\n"
+		"  now; a time ago: 30m, 1.5h, 2d12h, or with a minus -1h, -90 (seconds);\n"
+		"  ISO 8601: 2026-03-01, 2026-03-01T12:00, 2026-03-01 12:00:05.250, with a\n"
+		"  zone Z, +02, +0200 or +02:00 (UTC when none is given); Unix seconds:\n"
+		"  @1767225600, or a bare number from 100000000 on. A smaller bare number\n"
+		"  is refused as ambiguous: write 2026s for seconds ago, 2026-01-01 for a date.\n"
+		"Durations D, in every command (--step, --window, --slice):\n"
+		"  a number and a unit, ms, s, m or min, h, d, w or y (365 days); parts add\n"
+		"  up: 90s, 15m, 1h30m, 1.5h, 30d. A bare number is seconds.\n"
 		"\n"
 		"Exit status: 0 success, 1 runtime error (collector unreachable, database\n"
 		"unreadable, no such VM), 2 usage error.\n",
@@ -104,13 +112,31 @@ static int parse_tag(const char *text, struct ctl_args *a, FILE *err)
 	return 0;
 }
 
-static int parse_time_opt(const char *opt, const char *text, int64_t now_ms, int64_t *out, FILE *err)
+int ctl_parse_time(const char *opt, const char *text, int64_t now_ms, int64_t *out, FILE *err)
 {
-	char why[300];
+	char why[400];
 	if (parse_time_ms(text, now_ms, out, why, sizeof(why)) < 0) {
 		fprintf(err, "vigilctl: %s %s\n", opt, why);
 		return -1;
 	}
+	return 0;
+}
+
+int ctl_parse_duration(const char *opt, const char *text, int64_t min_ms, int64_t *out, FILE *err)
+{
+	int64_t d;
+	if (parse_duration_ms(text, &d) < 0) {
+		fprintf(err, "vigilctl: %s '%s' is not a duration: use a number and a unit (ms, s, m or min, h, d, w, "
+			"y), e.g. 90s, 15m, 1h30m, 1.5h or 30d\n", opt, text);
+		return -1;
+	}
+	if (d < min_ms) {
+		char least[32];
+		format_duration(least, sizeof(least), min_ms);
+		fprintf(err, "vigilctl: %s '%s': want %s or more\n", opt, text, least);
+		return -1;
+	}
+	*out = d;
 	return 0;
 }
 
@@ -157,15 +183,11 @@ static int parse_option(int c, char **argv, struct ctl_args *a, int64_t now_ms, 
 	case OPT_TAG:
 		return parse_tag(optarg, a, err);
 	case OPT_SINCE:
-		return parse_time_opt("--since", optarg, now_ms, &a->since_ms, err);
+		return ctl_parse_time("--since", optarg, now_ms, &a->since_ms, err);
 	case OPT_UNTIL:
-		return parse_time_opt("--until", optarg, now_ms, &a->until_ms, err);
+		return ctl_parse_time("--until", optarg, now_ms, &a->until_ms, err);
 	case OPT_STEP:
-		if (parse_duration_ms(optarg, &a->step_ms) < 0) {
-			fprintf(err, "vigilctl: --step '%s': want a duration such as 1m, 15m, 1h or 1d\n", optarg);
-			return -1;
-		}
-		return 0;
+		return ctl_parse_duration("--step", optarg, 1, &a->step_ms, err);
 	case OPT_HOST:
 		a->host = optarg;
 		return 0;

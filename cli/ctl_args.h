@@ -21,6 +21,7 @@ struct ctl_args {
 	enum ctl_command command;
 	const char *collector;  /* nng URL, used unless db is set */
 	const char *db;         /* read this SQLite file directly */
+	const char *explain_model; /* sla explain --model: the network to explain with (--db only) */
 	int json;
 	int csv;
 	int timeout_ms;
@@ -35,6 +36,12 @@ struct ctl_args {
 	/* vms */
 	const char *host;
 };
+
+/* The time and duration options of every command, in common/timeparse.h's
+ * grammar. On a text that does not parse, or a duration under min_ms, say
+ * so on err ("vigilctl: OPT ...") and return -1. */
+int ctl_parse_time(const char *opt, const char *text, int64_t now_ms, int64_t *out, FILE *err);
+int ctl_parse_duration(const char *opt, const char *text, int64_t min_ms, int64_t *out, FILE *err);
 
 /* Relative times (--since -1h) are taken against now_ms. */
 enum args_result ctl_args_parse_at(int argc, char **argv, struct ctl_args *a, int64_t now_ms, FILE *out, FILE *err);

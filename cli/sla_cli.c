@@ -13,15 +13,12 @@
 #include "clock.h"
 #include "cli.h"
 #include "conffile.h"
-#include "ctl_ask.h"
-#include "rpc.h"
+#include "ctl_query.h"
+#include "history.h"
+#include "query.h"
 #include "sla_cases.h"
 #include "sla_learn.h"
-#include "query.h"
-#include "sla_query.h"
 #include "sla_view.h"
-#include "store.h"
-#include "wire.h"
 
 /* ---- finding the command word ------------------------------------------------------ */
 
@@ -48,78 +45,18 @@ int sla_cli_command_index(int argc, char **argv)
 	return 0;
 }
 
-/* ---- times ------------------------------------------------------------------------- */
-
-int sla_parse_duration_ms(const char *text, int64_t *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(text, &end);
-	if (end == text || errno || !(v >= 0) || text[0] == '-')
-		return -1;
-	double unit = 1000;
-	if (*end) {
-		static const struct {
-			const char *suffix;
-			double ms;
-		} units[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "min", 60000 }, { "h", 3600000 },
-			      { "d", 86400000 }, { "w", 604800000 } };
-		unit = 0;
-		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-			if (strcmp(end, units[i].suffix) == 0)
-				unit = units[i].ms;
-		if (unit == 0)
-			return -1;
-	}
-	if (v * unit > 9.2e18)
-		return -1;
-	*out = (int64_t)llround(v * unit);
-	return 0;
-}
-
-int sla_parse_time_ms(const char *text, int64_t now_ms, int64_t *out)
-{
-	int64_t ago;
-	if (strcmp(text, "now") == 0) {
-		*out = now_ms;
-		return 0;
-	}
-	struct tm tm;
-	memset(&tm, 0, sizeof(tm));
-	const char *formats[] = { "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%MZ", "%Y-%m-%dT%H:%M",
-				  "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d" };
-	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
-		memset(&tm, 0, sizeof(tm));
-		const char *end = strptime(text, formats[i], &tm);
-		if (end && !*end) {
-			*out = (int64_t)timegm(&tm) * 1000;
-			return 0;
-		}
-	}
-	/* A bare large number is Unix seconds; with a unit, a duration ago. */
-	char *end;
-	long long secs = strtoll(text, &end, 10);
-	if (end != text && !*end && secs > 100000000LL) {
-		*out = secs * 1000;
-		return 0;
-	}
-	if (sla_parse_duration_ms(text, &ago) == 0) {
-		*out = now_ms - ago;
-		return 0;
-	}
-	return -1;
-}
-
 /* ---- options ------------------------------------------------------------------------- */
 
 struct sla_opts {
 	struct ctl_args g;
-	const char *model, *cases, *out, *since, *until, *slo, *config, *vm_filter, *save_cases, *target;
-	const char *window;
+	int64_t now_ms; /* relative times are taken against it */
+	const char *model, *cases, *out, *slo, *config, *vm_filter, *save_cases, *target;
+	int has_since, has_until;
+	int64_t since_ms, until_ms;
+	int64_t window_ms, slice_ms; /* 0: the command's default */
 	double target_pct;
 	double prior_weight;
 	long max_iterations;
-	int64_t slice_ms;
 	int from_history, open_only;
 	int n_args;
 	char **args;
@@ -166,7 +103,8 @@ static const struct command_def commands[] = {
 	  "  --from-history       cases from stored history (the collector's, or the\n"
 	  "                       --db file's raw intervals): each VM's sla.* rows\n"
 	  "                       in slices, labelled by the SLO expression\n"
-	  "  --since T, --until T window (T: 2h, 30d, now, YYYY-MM-DD[THH:MM[:SS]Z], Unix s)\n"
+	  "  --since T, --until T window (times and durations D as in vigilctl --help:\n"
+	  "                       2h, 30d, now, 2025-01-31T12:00Z, @1767225600, ...)\n"
 	  "  --slice D            slice length (default 5m)\n"
 	  "  --slo EXPR           e.g. 'HOST=DOWN || cpu.wait_pct > 50' (default: the\n"
 	  "                       collector config's sla.slo, or HOST=DOWN)\n"
@@ -188,14 +126,16 @@ static const struct command_def commands[] = {
 	  "Usage: vigilctl [--collector URL | --db FILE] alerts [--open] [--since T] [--vm VM] [--json]\n"
 	  "\n"
 	  "SLA alerts with start, end, peak P(violation) and cause. --since T lists\n"
-	  "alerts still open or ended after T (2h, 7d, YYYY-MM-DD, ...).\n",
+	  "alerts still open or ended after T (2h, 7d, 2025-01-31, ...; the times of\n"
+	  "vigilctl --help).\n",
 	  "DHQ", 0, 0 },
 	{ "availability",
 	  "Usage: vigilctl [--collector URL | --db FILE] availability VM [--window 30d] [--target 99.9] [--json]\n"
 	  "\n"
 	  "Uptime %, nines, downtime and outages, MTBF and MTTR over the window\n"
 	  "ending at the VM's last evaluation, from its HOST (heartbeat and running\n"
-	  "state) intervals, and whether the target's allowed downtime was kept.\n",
+	  "state) intervals, and whether the target's allowed downtime was kept.\n"
+	  "--window D: a duration as in vigilctl --help (default 30d).\n",
 	  "KL", 1, 1 },
 };
 
@@ -224,14 +164,18 @@ static int take_option(const struct command_def *c, struct sla_opts *o, int id, 
 	case O_MODEL: o->model = arg; break;
 	case O_CASES: o->cases = arg; break;
 	case O_OUT: o->out = arg; break;
-	case O_SINCE: o->since = arg; break;
-	case O_UNTIL: o->until = arg; break;
+	case O_SINCE:
+		o->has_since = 1;
+		return ctl_parse_time(spelled, arg, o->now_ms, &o->since_ms, stderr);
+	case O_UNTIL:
+		o->has_until = 1;
+		return ctl_parse_time(spelled, arg, o->now_ms, &o->until_ms, stderr);
 	case O_SLO: o->slo = arg; break;
 	case O_CONFIG: o->config = arg; break;
 	case O_VM: o->vm_filter = arg; break;
 	case O_SAVE: o->save_cases = arg; break;
 	case O_NODE: o->target = arg; break;
-	case O_WINDOW: o->window = arg; break;
+	case O_WINDOW: return ctl_parse_duration(spelled, arg, 1000, &o->window_ms, stderr);
 	case O_HISTORY: o->from_history = 1; break;
 	case O_OPEN: o->open_only = 1; break;
 	case O_TARGET: {
@@ -254,9 +198,7 @@ static int take_option(const struct command_def *c, struct sla_opts *o, int id, 
 		o->max_iterations = (long)n;
 		break;
 	case O_SLICE:
-		if (sla_parse_duration_ms(arg, &o->slice_ms) < 0 || o->slice_ms < 1000)
-			return usage_error(c, "--slice '%s': want a duration of 1s or more, e.g. 5m", arg);
-		break;
+		return ctl_parse_duration(spelled, arg, 1000, &o->slice_ms, stderr);
 	case 'j': o->g.json = 1; break;
 	case 'd': o->g.db = arg; break;
 	case 'c': o->g.collector = arg; break;
@@ -539,52 +481,41 @@ static int read_collector_config(const char *path, struct sla_config *c)
 	return rc;
 }
 
-static int scan_collector(void *ctx, const struct history_filter *f, history_cb cb, void *arg, char *err,
-			  size_t errlen);
+static int scan_history(void *ctx, const struct history_filter *f, history_cb cb, void *arg, char *err,
+			size_t errlen);
 
 static int history_cases(const struct sla_opts *o, struct bn *net, struct bn_cases *cases, char *source, size_t len)
 {
 	struct sla_config c;
 	char err[512];
-	int64_t now = clock_realtime_ms();
-	struct sla_history_opts h = { .slice_ms = o->slice_ms ? o->slice_ms : 300000, .vm = o->vm_filter, .until_ms = now };
+	struct sla_history_opts h = { .slice_ms = o->slice_ms ? o->slice_ms : 300000, .vm = o->vm_filter,
+				      .since_ms = o->since_ms, .until_ms = o->has_until ? o->until_ms : o->now_ms };
+	if (!o->has_since) {
+		fprintf(stderr, "vigilctl: sla train --from-history needs --since T\n");
+		return EXIT_USAGE;
+	}
 	sla_config_defaults(&c);
 	if (o->config && read_collector_config(o->config, &c) < 0)
 		return EXIT_USAGE;
 	const char *slo_text = o->slo ? o->slo : c.slo;
-	if (!o->since) {
-		sla_config_free(&c);
-		fprintf(stderr, "vigilctl: sla train --from-history needs --since T\n");
-		return EXIT_USAGE;
-	}
-	if (sla_parse_time_ms(o->since, now, &h.since_ms) < 0 || (o->until && sla_parse_time_ms(o->until, now, &h.until_ms) < 0)) {
-		sla_config_free(&c);
-		fprintf(stderr, "vigilctl: sla train: cannot read the time '%s'; try 2h, 30d, 2025-01-31 or "
-			"2025-01-31T12:00Z\n", o->until && sla_parse_time_ms(o->since, now, &h.since_ms) == 0 ? o->until : o->since);
-		return EXIT_USAGE;
-	}
 	struct sla_model m;
 	struct bn copy;
 	struct sla_slo slo;
-	struct store *st = NULL;
 	int rc = EXIT_RUNTIME;
 	if (bn_copy(&copy, net) < 0 || sla_model_init(&m, &copy, "model", &c, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vigilctl: sla train: %s\n", err);
 		sla_config_free(&c);
 		return EXIT_RUNTIME;
 	}
-	/* The rows come from the database file, or from the collector. */
-	struct history_source src = { scan_collector, (void *)&o->g };
+	/* The rows come as vigilctl history's do: from the collector, or from
+	 * the --db file through the same query. */
+	struct history_source src = { scan_history, (void *)&o->g };
 	if (sla_slo_parse(&slo, slo_text, &m, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vigilctl: sla train: %s\n", err);
 		rc = EXIT_USAGE;
-	} else if (o->g.db && store_open(&st, o->g.db, 1, err, sizeof(err)) < 0) {
-		fprintf(stderr, "vigilctl: %s\n", err);
 	} else {
 		struct sla_history_summary sum;
 		bn_cases_init(cases, net);
-		if (st)
-			src = history_db_source(store_db(st));
 		if (sla_history_cases(&src, &m, &slo, &h, cases, &sum, err, sizeof(err)) < 0) {
 			fprintf(stderr, "vigilctl: sla train: %s: %s\n", o->g.db ? o->g.db : o->g.collector, err);
 		} else {
@@ -594,7 +525,6 @@ static int history_cases(const struct sla_opts *o, struct bn *net, struct bn_cas
 			rc = 0;
 		}
 	}
-	store_close(st);
 	sla_model_free(&m);
 	sla_config_free(&c);
 	return rc;
@@ -661,10 +591,11 @@ static int run_train(const struct sla_opts *o)
 /* ---- explain, alerts, availability ---------------------------------------------------------- */
 
 
-/* history_scan's rows, asked of the collector: its raw intervals over the
- * window, in one reply. */
-static int scan_collector(void *ctx, const struct history_filter *f, history_cb cb, void *arg, char *err,
-			  size_t errlen)
+/* history_scan's rows for sla_history_cases, asked as vigilctl history
+ * asks: the raw intervals over the window in one HistoryQuery, answered by
+ * the collector or, with --db, by the query dispatcher over the file. */
+static int scan_history(void *ctx, const struct history_filter *f, history_cb cb, void *arg, char *err,
+			size_t errlen)
 {
 	const struct ctl_args *g = ctx;
 	Vigil__HistoryQuery q = VIGIL__HISTORY_QUERY__INIT;
@@ -674,14 +605,14 @@ static int scan_collector(void *ctx, const struct history_filter *f, history_cb 
 	q.since_ms = f->since_ms;
 	q.until_ms = f->until_ms;
 	Vigil__Envelope req = VIGIL__ENVELOPE__INIT;
+	struct ctl_reply reply;
 	req.body_case = VIGIL__ENVELOPE__BODY_HISTORY_QUERY;
 	req.history_query = &q;
-	Vigil__Envelope *env = ctl_ask(g, &req, VIGIL__ENVELOPE__BODY_HISTORY_REPLY);
-	if (!env) {
-		snprintf(err, errlen, "no history from the collector");
+	if (ctl_query(g, &req, VIGIL__ENVELOPE__BODY_HISTORY_REPLY, &reply) < 0) {
+		snprintf(err, errlen, "no history (see above)");
 		return -1;
 	}
-	const Vigil__HistoryReply *r = env->history_reply;
+	const Vigil__HistoryReply *r = reply.env->history_reply;
 	int rc = 0;
 	if (strcmp(r->tier, "raw") != 0) {
 		snprintf(err, errlen, "the window reaches back past the raw intervals the collector keeps; use a later "
@@ -706,158 +637,75 @@ static int scan_collector(void *ctx, const struct history_filter *f, history_cb 
 		};
 		rc = cb(&row, arg);
 	}
-	wire_free(env);
-	return rc;
-}
-
-
-static int explain_from_db(const struct sla_opts *o, Vigil__SlaExplainReply **out)
-{
-	char err[512];
-	struct store *st = ctl_open_db(o->g.db);
-	if (!st)
-		return -1;
-	struct sla_model m;
-	int rc;
-	if (o->model) {
-		struct sla_config c;
-		struct bn net;
-		sla_config_defaults(&c);
-		rc = bn_load_model(&net, o->model, err, sizeof(err));
-		if (rc == 0 && (rc = sla_model_init(&m, &net, o->model, &c, err, sizeof(err))) < 0)
-			bn_free(&net);
-	} else {
-		rc = sla_model_from_db(store_db(st), &m, err, sizeof(err));
-	}
-	if (rc == 0) {
-		rc = sla_query_explain(store_db(st), &m, NULL, o->args[0], clock_realtime_ms(), out, err, sizeof(err));
-		sla_model_free(&m);
-	}
-	if (rc < 0)
-		fprintf(stderr, "vigilctl: %s\n", err);
-	store_close(st);
+	ctl_reply_free(&reply);
 	return rc;
 }
 
 static int run_explain(const struct sla_opts *o)
 {
-	Vigil__SlaExplainReply *r = NULL;
-	Vigil__Envelope *env = NULL;
-	if (o->g.db) {
-		if (explain_from_db(o, &r) < 0)
-			return EXIT_RUNTIME;
-	} else {
-		if (o->model) {
-			fprintf(stderr, "vigilctl: sla explain: --model applies with --db; the collector explains "
-				"with its own model\n");
-			return EXIT_USAGE;
-		}
-		Vigil__Envelope req = VIGIL__ENVELOPE__INIT;
-		Vigil__SlaExplainQuery q = VIGIL__SLA_EXPLAIN_QUERY__INIT;
-		q.vm = o->args[0];
-		req.body_case = VIGIL__ENVELOPE__BODY_SLA_EXPLAIN_QUERY;
-		req.sla_explain_query = &q;
-		if (!(env = ctl_ask(&o->g, &req, VIGIL__ENVELOPE__BODY_SLA_EXPLAIN_REPLY)))
-			return EXIT_RUNTIME;
-		r = env->sla_explain_reply;
+	if (o->model && !o->g.db) {
+		fprintf(stderr, "vigilctl: sla explain: --model applies with --db; the collector explains "
+			"with its own model\n");
+		return EXIT_USAGE;
 	}
+	struct ctl_args g = o->g;
+	g.explain_model = o->model;
+	Vigil__Envelope req = VIGIL__ENVELOPE__INIT;
+	Vigil__SlaExplainQuery q = VIGIL__SLA_EXPLAIN_QUERY__INIT;
+	struct ctl_reply reply;
+	q.vm = o->args[0];
+	req.body_case = VIGIL__ENVELOPE__BODY_SLA_EXPLAIN_QUERY;
+	req.sla_explain_query = &q;
+	if (ctl_query(&g, &req, VIGIL__ENVELOPE__BODY_SLA_EXPLAIN_REPLY, &reply) < 0)
+		return EXIT_RUNTIME;
 	int rc = 0;
 	if (o->g.json)
-		rc = sla_explain_print_json(stdout, r);
+		rc = sla_explain_print_json(stdout, reply.env->sla_explain_reply);
 	else
-		sla_explain_print_table(stdout, r);
-	if (env)
-		wire_free(env);
-	else
-		vigil__sla_explain_reply__free_unpacked(r, NULL);
+		sla_explain_print_table(stdout, reply.env->sla_explain_reply);
+	ctl_reply_free(&reply);
 	return rc < 0 ? EXIT_RUNTIME : 0;
 }
 
 static int run_alerts(const struct sla_opts *o)
 {
+	Vigil__Envelope req = VIGIL__ENVELOPE__INIT;
 	Vigil__AlertsQuery q = VIGIL__ALERTS_QUERY__INIT;
-	int64_t now = clock_realtime_ms();
+	struct ctl_reply reply;
 	q.open_only = o->open_only;
 	q.vm = (char *)(o->vm_filter ? o->vm_filter : "");
-	if (o->since && sla_parse_time_ms(o->since, now, &q.since_ms) < 0) {
-		fprintf(stderr, "vigilctl: alerts: cannot read the time '%s'; try 2h, 7d, 2025-01-31 or 2025-01-31T12:00Z\n",
-			o->since);
-		return EXIT_USAGE;
-	}
-	Vigil__AlertsReply *r = NULL;
-	Vigil__Envelope *env = NULL;
-	if (o->g.db) {
-		char err[512];
-		struct store *st = ctl_open_db(o->g.db);
-		if (!st)
-			return EXIT_RUNTIME;
-		int rc = sla_query_alerts(store_db(st), &q, now, &r, err, sizeof(err));
-		store_close(st);
-		if (rc < 0) {
-			fprintf(stderr, "vigilctl: %s: %s\n", o->g.db, err);
-			return EXIT_RUNTIME;
-		}
-	} else {
-		Vigil__Envelope req = VIGIL__ENVELOPE__INIT;
-		req.body_case = VIGIL__ENVELOPE__BODY_ALERTS_QUERY;
-		req.alerts_query = &q;
-		if (!(env = ctl_ask(&o->g, &req, VIGIL__ENVELOPE__BODY_ALERTS_REPLY)))
-			return EXIT_RUNTIME;
-		r = env->alerts_reply;
-	}
+	q.since_ms = o->has_since ? o->since_ms : 0;
+	req.body_case = VIGIL__ENVELOPE__BODY_ALERTS_QUERY;
+	req.alerts_query = &q;
+	if (ctl_query(&o->g, &req, VIGIL__ENVELOPE__BODY_ALERTS_REPLY, &reply) < 0)
+		return EXIT_RUNTIME;
 	int rc = 0;
 	if (o->g.json)
-		rc = sla_alerts_print_json(stdout, r);
+		rc = sla_alerts_print_json(stdout, reply.env->alerts_reply);
 	else
-		sla_alerts_print_table(stdout, r);
-	if (env)
-		wire_free(env);
-	else
-		vigil__alerts_reply__free_unpacked(r, NULL);
+		sla_alerts_print_table(stdout, reply.env->alerts_reply);
+	ctl_reply_free(&reply);
 	return rc < 0 ? EXIT_RUNTIME : 0;
 }
 
 static int run_availability(const struct sla_opts *o)
 {
+	Vigil__Envelope req = VIGIL__ENVELOPE__INIT;
 	Vigil__AvailabilityQuery q = VIGIL__AVAILABILITY_QUERY__INIT;
+	struct ctl_reply reply;
 	q.vm = o->args[0];
 	q.target_pct = o->target_pct > 0 ? o->target_pct : 99.9;
-	q.window_ms = 30LL * 86400000;
-	if (o->window && (sla_parse_duration_ms(o->window, &q.window_ms) < 0 || q.window_ms < 1000)) {
-		fprintf(stderr, "vigilctl: availability: --window '%s': want a duration such as 30d, 12h or 90m\n",
-			o->window);
-		return EXIT_USAGE;
-	}
-	Vigil__AvailabilityReply *r = NULL;
-	Vigil__Envelope *env = NULL;
-	if (o->g.db) {
-		char err[512];
-		struct store *st = ctl_open_db(o->g.db);
-		if (!st)
-			return EXIT_RUNTIME;
-		int rc = sla_query_availability(store_db(st), &q, clock_realtime_ms(), &r, err, sizeof(err));
-		store_close(st);
-		if (rc < 0) {
-			fprintf(stderr, "vigilctl: %s\n", err);
-			return EXIT_RUNTIME;
-		}
-	} else {
-		Vigil__Envelope req = VIGIL__ENVELOPE__INIT;
-		req.body_case = VIGIL__ENVELOPE__BODY_AVAILABILITY_QUERY;
-		req.availability_query = &q;
-		if (!(env = ctl_ask(&o->g, &req, VIGIL__ENVELOPE__BODY_AVAILABILITY_REPLY)))
-			return EXIT_RUNTIME;
-		r = env->availability_reply;
-	}
+	q.window_ms = o->window_ms ? o->window_ms : 30LL * 86400000;
+	req.body_case = VIGIL__ENVELOPE__BODY_AVAILABILITY_QUERY;
+	req.availability_query = &q;
+	if (ctl_query(&o->g, &req, VIGIL__ENVELOPE__BODY_AVAILABILITY_REPLY, &reply) < 0)
+		return EXIT_RUNTIME;
 	int rc = 0;
 	if (o->g.json)
-		rc = sla_availability_print_json(stdout, r);
+		rc = sla_availability_print_json(stdout, reply.env->availability_reply);
 	else
-		sla_availability_print_table(stdout, r);
-	if (env)
-		wire_free(env);
-	else
-		vigil__availability_reply__free_unpacked(r, NULL);
+		sla_availability_print_table(stdout, reply.env->availability_reply);
+	ctl_reply_free(&reply);
 	return rc < 0 ? EXIT_RUNTIME : 0;
 }
 
@@ -893,7 +741,7 @@ int sla_cli_run(const struct ctl_args *global, int argc, char **argv)
 		fprintf(stderr, "vigilctl: unknown command '%s'; see vigilctl sla --help\n", name);
 		return EXIT_USAGE;
 	}
-	struct sla_opts o = { .g = *global, .prior_weight = -1 };
+	struct sla_opts o = { .g = *global, .now_ms = clock_realtime_ms(), .prior_weight = -1 };
 	int p = parse_options(c, argc - shift, argv + shift, &o);
 	if (p != 0)
 		return p > 0 ? 0 : EXIT_USAGE;

@@ -16,11 +16,4 @@ int sla_cli_command_index(int argc, char **argv);
 /* Runs the command; argv[0] is the command word. Returns the exit code. */
 int sla_cli_run(const struct ctl_args *global, int argc, char **argv);
 
-/* "90s", "30m", "12h", "30d", "2w" (or a bare number of seconds). 0 or -1. */
-int sla_parse_duration_ms(const char *text, int64_t *out);
-
-/* A point in time: a duration ago ("2h"), "now", Unix seconds,
- * "YYYY-MM-DD", or "YYYY-MM-DDTHH:MM[:SS][Z]" (UTC). 0 or -1. */
-int sla_parse_time_ms(const char *text, int64_t now_ms, int64_t *out);
-
 #endif

@@ -82,8 +82,9 @@ int main(int argc, char **argv)
 		storage_config_free(&storage);
 		return EXIT_USAGE;
 	}
-	struct sla_engine *sla;
-	if (sla_live_setup(&cfg, args.config, &sla) < 0) {
+	struct sla_live sla;
+	if (sla_live_setup(&sla, &cfg, args.config) < 0) {
+		sla_live_stop(&sla);
 		config_destroy(&cfg);
 		storage_config_free(&storage);
 		return EXIT_USAGE;
@@ -98,16 +99,17 @@ int main(int argc, char **argv)
 	storage_config_free(&storage);
 	if (rc < 0) {
 		log_error("%s", err);
-		sla_live_stop(sla);
+		sla_live_stop(&sla);
 		config_destroy(&cfg);
 		return EXIT_RUNTIME;
 	}
 	log_info("database %s ready", args.db);
-	struct server_options opt = { args.listen, args.db, args.workers };
-	rc = sla_live_start(sla, st);
+	struct server_ctx server = { .url = args.listen, .db_path = args.db, .workers = args.workers, .st = st,
+				     .sla = &sla };
+	rc = sla_live_start(&sla, st);
 	if (rc == 0)
-		rc = server_run(st, &opt, &stop_requested);
-	sla_live_stop(sla);
+		rc = server_run(&server, &stop_requested);
+	sla_live_stop(&sla);
 	store_close(st);
 	config_destroy(&cfg);
 	log_info("stopped");

@@ -907,11 +907,12 @@ int sla_engine_view(const struct sla_engine *e, const char *vm, struct sla_vm_vi
 
 /* ---- the collector's engine ---------------------------------------------------------- */
 
-int sla_live_setup(const config_t *cfg, const char *config_path, struct sla_engine **out)
+int sla_live_setup(struct sla_live *l, const config_t *cfg, const char *config_path)
 {
 	struct sla_config c;
 	char err[600];
-	*out = NULL;
+	l->engine = NULL;
+	pthread_mutex_init(&l->mu, NULL);
 	if (sla_config_read(cfg, &c, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vigil-collector: %s: %s\n", config_path, err);
 		sla_config_free(&c);
@@ -921,87 +922,87 @@ int sla_live_setup(const config_t *cfg, const char *config_path, struct sla_engi
 		sla_config_free(&c);
 		return 0;
 	}
-	if (sla_engine_new(&c, out, err, sizeof(err)) < 0) {
+	if (sla_engine_new(&c, &l->engine, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vigil-collector: %s: sla: %s\n", config_path, err);
+		l->engine = NULL;
 		return -1;
 	}
 	return 0;
 }
 
-int sla_live_start(struct sla_engine *e, struct store *st)
+int sla_live_start(struct sla_live *l, struct store *st)
 {
 	char err[600];
-	if (!e) {
+	if (!l->engine) {
 		log_info("SLA checks are off (sla.enabled = false)");
 		return 0;
 	}
-	if (sla_engine_attach(e, st, clock_realtime_ms(), err, sizeof(err)) < 0) {
+	if (sla_engine_attach(l->engine, st, clock_realtime_ms(), err, sizeof(err)) < 0) {
 		log_error("SLA checks: %s", err);
 		return -1;
 	}
-	sla_live_install(e);
 	return 0;
 }
 
-void sla_live_stop(struct sla_engine *e)
+void sla_live_stop(struct sla_live *l)
 {
-	sla_live_install(NULL);
-	if (!e)
-		return;
-	sla_engine_stop_hooks(e, 2000);
-	sla_engine_free(e);
-}
-
-static struct sla_engine *live_engine;
-/* Worker threads evaluate batches and answer explain queries; the server's
- * loop ticks. The engine is one state machine, so one at a time. */
-static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
-
-void sla_live_install(struct sla_engine *e)
-{
-	pthread_mutex_lock(&live_mu);
-	live_engine = e;
-	pthread_mutex_unlock(&live_mu);
-}
-
-struct sla_engine *sla_live_lock(void)
-{
-	pthread_mutex_lock(&live_mu);
-	return live_engine;
-}
-
-void sla_live_unlock(void)
-{
-	pthread_mutex_unlock(&live_mu);
-}
-
-struct store_req *sla_live_on_batch(const Vigil__Batch *b)
-{
-	struct sla_engine *e = sla_live_lock();
-	struct store_req *chain = NULL;
-	if (e) {
-		sla_engine_on_batch(e, b, clock_realtime_ms());
-		chain = sla_engine_take_readings(e);
+	if (l->engine) {
+		sla_engine_stop_hooks(l->engine, 2000);
+		sla_engine_free(l->engine);
+		l->engine = NULL;
 	}
-	sla_live_unlock();
+	pthread_mutex_destroy(&l->mu);
+}
+
+struct store_req *sla_live_on_batch(struct sla_live *l, const Vigil__Batch *b)
+{
+	struct store_req *chain = NULL;
+	if (!l->engine)
+		return NULL;
+	pthread_mutex_lock(&l->mu);
+	sla_engine_on_batch(l->engine, b, clock_realtime_ms());
+	chain = sla_engine_take_readings(l->engine);
+	pthread_mutex_unlock(&l->mu);
 	return chain;
 }
 
-void sla_live_submit(struct store *st, struct store_req *readings)
+void sla_live_tick(struct sla_live *l, struct store *st)
 {
-	sla_submit_readings(st, readings);
+	if (!l->engine)
+		return;
+	pthread_mutex_lock(&l->mu);
+	sla_engine_tick(l->engine, clock_realtime_ms());
+	struct store_req *chain = sla_engine_take_readings(l->engine);
+	pthread_mutex_unlock(&l->mu);
+	sla_submit_readings(st, chain);
 }
 
-void sla_live_tick(struct store *st)
+/* The view's context is the sla_live: its engine, read under its lock
+ * (the lock is the one part a reader changes, hence the casts). */
+static int live_view_of(const void *ctx, const char *vm, struct sla_vm_view *out)
 {
-	struct sla_engine *e = sla_live_lock();
-	struct store_req *chain = NULL;
-	if (e) {
-		sla_engine_tick(e, clock_realtime_ms());
-		chain = sla_engine_take_readings(e);
-	}
-	sla_live_unlock();
-	sla_submit_readings(st, chain);
+	return sla_engine_view(((const struct sla_live *)ctx)->engine, vm, out);
+}
+
+static void live_lock(const void *ctx)
+{
+	pthread_mutex_lock(&((struct sla_live *)ctx)->mu);
+}
+
+static void live_unlock(const void *ctx)
+{
+	pthread_mutex_unlock(&((struct sla_live *)ctx)->mu);
+}
+
+struct sla_live_view sla_live_query_view(struct sla_live *l)
+{
+	struct sla_live_view v = { live_view_of, l, live_lock, live_unlock };
+	return v;
+}
+
+const struct sla_model *sla_live_model(const struct sla_live *l)
+{
+	return l->engine ? sla_engine_model(l->engine) : NULL;
 }
 
 static int view_of(const void *ctx, const char *vm, struct sla_vm_view *out)
@@ -1011,6 +1012,6 @@ static int view_of(const void *ctx, const char *vm, struct sla_vm_view *out)
 
 struct sla_live_view sla_engine_live_view(const struct sla_engine *e)
 {
-	struct sla_live_view v = { view_of, e };
+	struct sla_live_view v = { view_of, e, NULL, NULL };
 	return v;
 }

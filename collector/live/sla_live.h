@@ -10,6 +10,7 @@
 #ifndef VIGIL_SLA_LIVE_H
 #define VIGIL_SLA_LIVE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,23 +64,35 @@ int sla_engine_view(const struct sla_engine *e, const char *vm, struct sla_vm_vi
 /* e's state as the query layer reads it (sla_query_explain); e may be NULL. */
 struct sla_live_view sla_engine_live_view(const struct sla_engine *e);
 
-/* vigil-collector's start-up and shutdown. setup reads the "sla" group and
- * builds the engine (*out stays NULL when sla.enabled is false); -1 after
- * printing "CONFIG: line N: what" (exit status 2). start attaches it to the
- * store and installs it; -1 when that fails (logged; exit status 1). */
-int sla_live_setup(const config_t *cfg, const char *config_path, struct sla_engine **out);
-int sla_live_start(struct sla_engine *e, struct store *st);
-void sla_live_stop(struct sla_engine *e);
+/* The collector's engine and the lock that makes it one state machine:
+ * worker threads evaluate batches and answer explain queries while the
+ * server's loop ticks. engine NULL: the SLA checks are off, and every call
+ * below is a no-op. */
+struct sla_live {
+	struct sla_engine *engine;
+	pthread_mutex_t mu;
+};
 
-/* The collector's one engine, reached from the worker threads and the
- * server's loop (collector/server.c) under one lock; all calls are no-ops
- * before install. on_batch returns the readings to submit once the batch
- * itself is submitted. */
-void sla_live_install(struct sla_engine *e);
-struct sla_engine *sla_live_lock(void); /* NULL when none is installed */
-void sla_live_unlock(void);
-struct store_req *sla_live_on_batch(const Vigil__Batch *b);
-void sla_live_submit(struct store *st, struct store_req *readings);
-void sla_live_tick(struct store *st);
+/* vigil-collector's start-up and shutdown. setup initialises l, reads the
+ * "sla" group and builds the engine (none when sla.enabled is false); -1
+ * after printing "CONFIG: line N: what" (exit status 2). start attaches it
+ * to the store; -1 when that fails (logged; exit status 1). stop stops its
+ * hooks and frees it; call it after setup whatever happened since. */
+int sla_live_setup(struct sla_live *l, const config_t *cfg, const char *config_path);
+int sla_live_start(struct sla_live *l, struct store *st);
+void sla_live_stop(struct sla_live *l);
+
+/* Evaluates a batch under the lock; returns the readings to submit
+ * (sla_submit_readings) once the batch itself is submitted. */
+struct store_req *sla_live_on_batch(struct sla_live *l, const Vigil__Batch *b);
+
+/* Silent hosts and hook processes under the lock; submits the readings. */
+void sla_live_tick(struct sla_live *l, struct store *st);
+
+/* The engine's state as the query dispatcher reads it, held under l's lock
+ * (lock and unlock are set); and the model it evaluates with, NULL when the
+ * checks are off. */
+struct sla_live_view sla_live_query_view(struct sla_live *l);
+const struct sla_model *sla_live_model(const struct sla_live *l);
 
 #endif

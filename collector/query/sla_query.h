@@ -18,10 +18,15 @@
 int sla_model_from_db(sqlite3 *db, struct sla_model *m, char *err, size_t errlen);
 
 /* The live engine's state, for a caller that runs one (the collector):
- * view fills out for a VM the engine knows and returns 0, else -1. */
+ * view fills out for a VM the engine knows and returns 0, else -1. What it
+ * fills points into the engine, which changes with every batch: when lock
+ * is set, a reader holds it (lock, then unlock) from before the first view
+ * until it is done with what the views gave. */
 struct sla_live_view {
 	int (*view)(const void *ctx, const char *vm, struct sla_vm_view *out);
 	const void *ctx;
+	void (*lock)(const void *ctx);   /* NULL: nothing changes the state meanwhile */
+	void (*unlock)(const void *ctx);
 };
 
 /* live (may be NULL) answers from the engine's state when it knows the VM;

@@ -11,19 +11,20 @@
 #include <time.h>
 
 #include "clock.h"
+#include "dispatch.h"
 #include "log.h"
 #include "query.h"
+#include "reader.h"
 #include "server_stats.h"
 #include "sla_live.h"
-#include "sla_handler.h"
-#include "sla_query.h"
 #include "wire.h"
 
 /* ---- replies ----------------------------------------------------------------- */
 
-static int reply_error(Vigil__Error__Code code, const char *message, uint8_t **reply, size_t *reply_len)
+static int reply_error(struct server_ctx *ctx, Vigil__Error__Code code, const char *message, uint8_t **reply,
+		       size_t *reply_len)
 {
-	server_stats_count_error();
+	server_stats_count_error(&ctx->stats);
 	Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
 	Vigil__Error e = VIGIL__ERROR__INIT;
 	e.code = code;
@@ -33,14 +34,14 @@ static int reply_error(Vigil__Error__Code code, const char *message, uint8_t **r
 	return wire_pack(&env, reply, reply_len);
 }
 
-static int reply_stored(const Vigil__Batch *b, enum store_result res, const char *err, uint8_t **reply,
-			size_t *reply_len)
+static int reply_stored(struct server_ctx *ctx, const Vigil__Batch *b, enum store_result res, const char *err,
+			uint8_t **reply, size_t *reply_len)
 {
 	if (res != STORE_FAILED)
-		server_stats_count_batch(b, res == STORE_DUPLICATE);
+		server_stats_count_batch(&ctx->stats, b, res == STORE_DUPLICATE);
 	if (res == STORE_FAILED) {
 		log_error("storing batch: %s", err);
-		return reply_error(VIGIL__ERROR__CODE__STORAGE, err, reply, reply_len);
+		return reply_error(ctx, VIGIL__ERROR__CODE__STORAGE, err, reply, reply_len);
 	}
 	if (res == STORE_DUPLICATE)
 		log_info("host %s seq %llu: repeated batch acknowledged, not stored again", b->host,
@@ -54,120 +55,106 @@ static int reply_stored(const Vigil__Batch *b, enum store_result res, const char
 	return wire_pack(&env, reply, reply_len);
 }
 
-/* Packs a query's reply message, or the query's error. */
-static int reply_query(int rc, const char *err, Vigil__Envelope *env, uint8_t **reply, size_t *reply_len)
+/* ---- requests other than batches ------------------------------------------------ */
+
+/* What a worker's queries are answered from: its own read-only
+ * connection, the live SLA state, and at most HISTORY_MAX_ROWS rows. */
+struct worker_reader {
+	struct sla_live_view live;
+	struct query_reader q;
+};
+
+static void worker_reader_init(struct worker_reader *w, struct server_ctx *ctx, const struct store_reader *store)
 {
-	if (rc < 0) {
-		log_warn("query: %s", err);
-		return reply_error(VIGIL__ERROR__CODE__STORAGE, err, reply, reply_len);
+	memset(w, 0, sizeof(*w));
+	w->q.store = store;
+	w->q.max_rows = HISTORY_MAX_ROWS;
+	if (ctx->sla && ctx->sla->engine) {
+		w->live = sla_live_query_view(ctx->sla);
+		w->q.live = &w->live;
+		w->q.model = sla_live_model(ctx->sla);
+	}
+}
+
+static int answer_stats(struct server_ctx *ctx, uint8_t **reply, size_t *reply_len)
+{
+	Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
+	env.body_case = VIGIL__ENVELOPE__BODY_STATS_REPLY;
+	if (!(env.stats_reply = server_stats_snapshot(&ctx->stats)))
+		return -1;
+	int packed = wire_pack(&env, reply, reply_len);
+	server_stats_free(env.stats_reply);
+	return packed;
+}
+
+/* The server's own counters, or a read request for the query dispatcher;
+ * its reply packed, or an Error when it does not fit in one message. */
+static int answer_request(struct server_ctx *ctx, const struct query_reader *reader, const Vigil__Envelope *req,
+			  uint8_t **reply, size_t *reply_len)
+{
+	if (req->body_case == VIGIL__ENVELOPE__BODY_STATS_QUERY)
+		return answer_stats(ctx, reply, reply_len);
+	if (!reader)
+		return reply_error(ctx, VIGIL__ERROR__CODE__STORAGE,
+				   "this worker has no read connection to the database (see the collector's log)", reply,
+				   reply_len);
+	Vigil__Envelope *env;
+	if (query_dispatch(reader, req, &env) < 0)
+		return -1;
+	if (env->body_case == VIGIL__ENVELOPE__BODY_ERROR) {
+		if (env->error->code == VIGIL__ERROR__CODE__MALFORMED)
+			log_warn("rejected request: %s", env->error->message);
+		else
+			log_warn("query: %s", env->error->message);
+		server_stats_count_error(&ctx->stats);
 	}
 	int packed = wire_pack(env, reply, reply_len);
+	query_reply_free(env);
 	if (packed == 0 && *reply_len > WIRE_MAX_MESSAGE) {
 		free(*reply);
-		return reply_error(VIGIL__ERROR__CODE__STORAGE,
+		return reply_error(ctx, VIGIL__ERROR__CODE__STORAGE,
 				   "the answer is larger than one message; narrow the window or use --db", reply,
 				   reply_len);
 	}
 	return packed;
 }
 
-/* ---- queries ------------------------------------------------------------------ */
-
-static int answer_query(sqlite3 *db, const Vigil__Envelope *req, uint8_t **reply, size_t *reply_len)
-{
-	char err[512] = "";
-	int64_t now = clock_realtime_ms();
-	Vigil__Envelope env = VIGIL__ENVELOPE__INIT;
-	int rc, packed;
-	switch (req->body_case) {
-	case VIGIL__ENVELOPE__BODY_STATUS_QUERY:
-		env.body_case = VIGIL__ENVELOPE__BODY_STATUS_REPLY;
-		rc = query_status(db, now, &env.status_reply, err, sizeof(err));
-		packed = reply_query(rc, err, &env, reply, reply_len);
-		if (rc == 0)
-			status_reply_free(env.status_reply);
-		return packed;
-	case VIGIL__ENVELOPE__BODY_HISTORY_QUERY:
-		env.body_case = VIGIL__ENVELOPE__BODY_HISTORY_REPLY;
-		rc = query_history(db, now, req->history_query, HISTORY_MAX_ROWS, &env.history_reply, err,
-				   sizeof(err));
-		packed = reply_query(rc, err, &env, reply, reply_len);
-		if (rc == 0)
-			history_reply_free(env.history_reply);
-		return packed;
-	case VIGIL__ENVELOPE__BODY_HOSTS_QUERY:
-		env.body_case = VIGIL__ENVELOPE__BODY_HOSTS_REPLY;
-		rc = query_hosts(db, now, &env.hosts_reply, err, sizeof(err));
-		packed = reply_query(rc, err, &env, reply, reply_len);
-		if (rc == 0)
-			vigil__hosts_reply__free_unpacked(env.hosts_reply, NULL);
-		return packed;
-	case VIGIL__ENVELOPE__BODY_VMS_QUERY:
-		env.body_case = VIGIL__ENVELOPE__BODY_VMS_REPLY;
-		rc = query_vms(db, now, req->vms_query->host, &env.vms_reply, err, sizeof(err));
-		packed = reply_query(rc, err, &env, reply, reply_len);
-		if (rc == 0)
-			vigil__vms_reply__free_unpacked(env.vms_reply, NULL);
-		return packed;
-	case VIGIL__ENVELOPE__BODY_SHOW_QUERY:
-		env.body_case = VIGIL__ENVELOPE__BODY_SHOW_REPLY;
-		rc = query_show(db, now, req->show_query->vm, &env.show_reply, err, sizeof(err));
-		packed = reply_query(rc, err, &env, reply, reply_len);
-		if (rc == 0)
-			vigil__show_reply__free_unpacked(env.show_reply, NULL);
-		return packed;
-	case VIGIL__ENVELOPE__BODY_STATS_QUERY:
-		env.body_case = VIGIL__ENVELOPE__BODY_STATS_REPLY;
-		if (!(env.stats_reply = server_stats_snapshot()))
-			return -1;
-		packed = wire_pack(&env, reply, reply_len);
-		server_stats_free(env.stats_reply);
-		return packed;
-	case VIGIL__ENVELOPE__BODY_SLA_EXPLAIN_QUERY:
-	case VIGIL__ENVELOPE__BODY_ALERTS_QUERY:
-	case VIGIL__ENVELOPE__BODY_AVAILABILITY_QUERY:
-		return sla_server_handle(db, req, reply, reply_len);
-	default:
-		snprintf(err, sizeof(err), "message kind %d is not a request the collector serves", req->body_case);
-		log_warn("rejected request: %s", err);
-		return reply_error(VIGIL__ERROR__CODE__MALFORMED, err, reply, reply_len);
-	}
-}
-
-static Vigil__Envelope *decode(ProtobufCAllocator *alloc, const uint8_t *req, size_t len, uint8_t **reply,
-			       size_t *reply_len, int *rc)
+static Vigil__Envelope *decode(struct server_ctx *ctx, ProtobufCAllocator *alloc, const uint8_t *req, size_t len,
+			       uint8_t **reply, size_t *reply_len, int *rc)
 {
 	char err[512];
 	Vigil__Error__Code code;
 	Vigil__Envelope *env = wire_unpack_with(alloc, req, len, clock_realtime_ms(), &code, err, sizeof(err));
 	if (!env) {
 		log_warn("rejected request: %s", err);
-		*rc = reply_error(code, err, reply, reply_len);
+		*rc = reply_error(ctx, code, err, reply, reply_len);
 	}
 	return env;
 }
 
-int server_handle(struct store *st, sqlite3 *qdb, const uint8_t *req, size_t len, uint8_t **reply,
-		  size_t *reply_len)
+int server_handle(struct server_ctx *ctx, const struct store_reader *store, const uint8_t *req, size_t len,
+		  uint8_t **reply, size_t *reply_len)
 {
 	struct stage_timer timer;
 	int rc = 0;
-	server_stats_count_request();
-	stage_timer_start(&timer);
-	Vigil__Envelope *env = decode(NULL, req, len, reply, reply_len, &rc);
+	server_stats_count_request(&ctx->stats);
+	stage_timer_start(&timer, &ctx->stats);
+	Vigil__Envelope *env = decode(ctx, NULL, req, len, reply, reply_len, &rc);
 	stage_timer_mark(&timer, STAGE_DECODE);
 	if (!env)
 		return rc;
 	if (env->body_case == VIGIL__ENVELOPE__BODY_BATCH) {
 		char err[512];
-		struct store_req *sla = sla_live_on_batch(env->batch);
+		struct store_req *sla = ctx->sla ? sla_live_on_batch(ctx->sla, env->batch) : NULL;
 		stage_timer_mark(&timer, STAGE_SLA);
-		enum store_result res = store_batch(st, env->batch, err, sizeof(err));
-		sla_live_submit(st, sla);
+		enum store_result res = store_batch(ctx->st, env->batch, err, sizeof(err));
+		sla_submit_readings(ctx->st, sla);
 		stage_timer_mark(&timer, STAGE_COMMIT);
-		rc = reply_stored(env->batch, res, err, reply, reply_len);
+		rc = reply_stored(ctx, env->batch, res, err, reply, reply_len);
 	} else {
-		rc = answer_query(qdb, env, reply, reply_len);
+		struct worker_reader w;
+		worker_reader_init(&w, ctx, store);
+		rc = answer_request(ctx, store ? &w.q : NULL, env, reply, reply_len);
 		stage_timer_mark(&timer, STAGE_QUERY);
 	}
 	wire_free(env);
@@ -268,8 +255,7 @@ struct conn {
 
 struct server {
 	nng_socket sock;
-	struct store *st;
-	const struct server_options *opt;
+	struct server_ctx *ctx;
 	struct conn conns[SERVER_CONTEXTS];
 	pthread_t workers[SERVER_MAX_WORKERS];
 	unsigned n_workers;
@@ -305,7 +291,7 @@ static void on_stored(struct store_req *r, enum store_result res, const char *er
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	stage_timer_mark(&c->timer, STAGE_COMMIT);
-	if (reply_stored(c->env->batch, res, err, &buf, &len) < 0)
+	if (reply_stored(c->srv->ctx, c->env->batch, res, err, &buf, &len) < 0)
 		buf = NULL;
 	c->env = NULL;
 	arena_reset(&c->arena);
@@ -316,14 +302,15 @@ static void on_stored(struct store_req *r, enum store_result res, const char *er
 	pthread_mutex_unlock(&c->srv->mu);
 }
 
-static void work_on(struct conn *c, sqlite3 *qdb)
+static void work_on(struct conn *c, const struct query_reader *reader)
 {
 	struct server *s = c->srv;
+	struct server_ctx *ctx = s->ctx;
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int rc = 0;
 	stage_timer_mark(&c->timer, STAGE_RECEIVE);
-	Vigil__Envelope *env = decode(&c->arena.alloc, nng_msg_body(c->msg), nng_msg_len(c->msg), &buf, &len, &rc);
+	Vigil__Envelope *env = decode(ctx, &c->arena.alloc, nng_msg_body(c->msg), nng_msg_len(c->msg), &buf, &len, &rc);
 	nng_msg_free(c->msg);
 	c->msg = NULL;
 	stage_timer_mark(&c->timer, STAGE_DECODE);
@@ -340,14 +327,14 @@ static void work_on(struct conn *c, sqlite3 *qdb)
 		/* The SLA checks read the batch before it is handed over: once
 		 * its commit is acknowledged its memory is reused. Their
 		 * readings follow the batch, so the store knows its VMs. */
-		struct store_req *sla = sla_live_on_batch(env->batch);
+		struct store_req *sla = ctx->sla ? sla_live_on_batch(ctx->sla, env->batch) : NULL;
 		stage_timer_mark(&c->timer, STAGE_SLA);
-		store_submit(s->st, &c->req);
-		sla_live_submit(s->st, sla);
+		store_submit(ctx->st, &c->req);
+		sla_submit_readings(ctx->st, sla);
 		return;
 	}
 	if (env) {
-		rc = answer_query(qdb, env, &buf, &len);
+		rc = answer_request(ctx, reader, env, &buf, &len);
 		stage_timer_mark(&c->timer, STAGE_QUERY);
 	}
 	arena_reset(&c->arena);
@@ -358,13 +345,12 @@ static void *worker_main(void *arg)
 {
 	struct server *s = arg;
 	char err[512];
-	sqlite3 *qdb = NULL;
+	struct store_reader *store = NULL;
+	struct worker_reader w;
 	/* Queries read committed data through the worker's own connection. */
-	if (sqlite3_open_v2(s->opt->db_path, &qdb, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		snprintf(err, sizeof(err), "%s", qdb ? sqlite3_errmsg(qdb) : "out of memory");
-		log_error("worker: cannot open %s for queries: %s", s->opt->db_path, err);
-	}
-	sqlite3_busy_timeout(qdb, 5000);
+	if (store_reader_open(&store, s->ctx->db_path, err, sizeof(err)) < 0)
+		log_error("worker: cannot open the database for queries: %s", err);
+	worker_reader_init(&w, s->ctx, store);
 	for (;;) {
 		pthread_mutex_lock(&s->mu);
 		while (!s->head && !s->stopping)
@@ -378,9 +364,9 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&s->mu);
 		if (!c)
 			break;
-		work_on(c, qdb);
+		work_on(c, store ? &w.q : NULL);
 	}
-	sqlite3_close(qdb);
+	store_reader_close(store);
 	return NULL;
 }
 
@@ -400,8 +386,8 @@ static void conn_cb(void *arg)
 		}
 		c->msg = nng_aio_get_msg(c->aio);
 		c->state = CONN_WORK;
-		server_stats_count_request();
-		stage_timer_start(&c->timer);
+		server_stats_count_request(&s->ctx->stats);
+		stage_timer_start(&c->timer, &s->ctx->stats);
 		c->next = NULL;
 		pthread_mutex_lock(&s->mu);
 		if (s->stopping) {
@@ -441,8 +427,8 @@ static int open_listener(struct server *s)
 		return -1;
 	}
 	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, WIRE_MAX_MESSAGE);
-	if ((rv = nng_listen(s->sock, s->opt->url, NULL, 0)) != 0) {
-		log_error("cannot listen on %s: %s", s->opt->url, nng_strerror(rv));
+	if ((rv = nng_listen(s->sock, s->ctx->url, NULL, 0)) != 0) {
+		log_error("cannot listen on %s: %s", s->ctx->url, nng_strerror(rv));
 		nng_close(s->sock);
 		return -1;
 	}
@@ -545,15 +531,14 @@ static int stop_all(struct server *s)
 	return 1;
 }
 
-int server_run(struct store *st, const struct server_options *o, volatile sig_atomic_t *stop)
+int server_run(struct server_ctx *ctx, volatile sig_atomic_t *stop)
 {
 	struct server *s = calloc(1, sizeof(*s));
 	if (!s) {
 		log_error("out of memory");
 		return -1;
 	}
-	s->st = st;
-	s->opt = o;
+	s->ctx = ctx;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -563,21 +548,22 @@ int server_run(struct store *st, const struct server_options *o, volatile sig_at
 	int rc = -1;
 	if (open_listener(s) < 0)
 		goto out;
-	unsigned n = o->workers ? o->workers : SERVER_DEFAULT_WORKERS;
+	unsigned n = ctx->workers ? ctx->workers : SERVER_DEFAULT_WORKERS;
 	for (; s->n_workers < n; s->n_workers++)
 		if (pthread_create(&s->workers[s->n_workers], NULL, worker_main, s) != 0) {
 			log_error("cannot start worker thread: %s", strerror(errno));
 			break;
 		}
 	if (s->n_workers == n && start_contexts(s) == 0) {
-		server_stats_started(clock_realtime_ms());
-		log_info("listening on %s (%u worker threads, %d requests in flight)", o->url, n, SERVER_CONTEXTS);
+		server_stats_started(&ctx->stats, clock_realtime_ms());
+		log_info("listening on %s (%u worker threads, %d requests in flight)", ctx->url, n, SERVER_CONTEXTS);
 		rc = 0;
 		while (!*stop) {
 			struct timespec ts = { 0, 100 * 1000 * 1000 };
 			nanosleep(&ts, NULL);
 			/* A host that went silent sends nothing to react to. */
-			sla_live_tick(st);
+			if (ctx->sla)
+				sla_live_tick(ctx->sla, ctx->st);
 		}
 	}
 	if (!stop_all(s))

@@ -9,8 +9,10 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sqlite3.h>
 
+#include "reader.h"
+#include "server_stats.h"
+#include "sla_live.h"
 #include "store.h"
 
 #define SERVER_DEFAULT_WORKERS 2
@@ -20,21 +22,27 @@
 /* How long a stop waits for nng to close the socket (see stop_all). */
 #define SERVER_CLOSE_WAIT_MS 5000
 
-/* Decodes one request, acts on it (batches synchronously) and encodes the
- * reply into a malloc'd buffer; queries read qdb. Malformed requests get an
- * Error reply; this never fails except for lack of memory (-1). */
-int server_handle(struct store *st, sqlite3 *qdb, const uint8_t *req, size_t len, uint8_t **reply,
-		  size_t *reply_len);
-
-struct server_options {
+/* Everything a server works with, passed in rather than held in globals:
+ * the collector (collector/main.c) fills one and runs it. */
+struct server_ctx {
 	const char *url;
-	const char *db_path; /* each worker opens it read-only for queries */
-	unsigned workers;
+	const char *db_path;       /* each worker opens a read-only store_reader on it */
+	unsigned workers;          /* 0: SERVER_DEFAULT_WORKERS */
+	struct store *st;          /* batches go to its writer thread */
+	struct sla_live *sla;      /* the live SLA checks and their lock; NULL: none */
+	struct server_stats stats; /* what a StatsQuery answers; zero it before the first use */
 };
+
+/* Decodes one request, acts on it (batches synchronously) and encodes the
+ * reply into a malloc'd buffer; queries go to the query dispatcher over
+ * store (NULL: they are answered with an Error). Malformed requests get an
+ * Error reply; this never fails except for lack of memory (-1). */
+int server_handle(struct server_ctx *ctx, const struct store_reader *store, const uint8_t *req, size_t len,
+		  uint8_t **reply, size_t *reply_len);
 
 /* Listens and serves until *stop becomes non-zero. Returns 0 on a
  * requested stop, or -1 (with a logged reason) when the socket or the
  * workers cannot be set up. */
-int server_run(struct store *st, const struct server_options *o, volatile sig_atomic_t *stop);
+int server_run(struct server_ctx *ctx, volatile sig_atomic_t *stop);
 
 #endif

@@ -5,21 +5,11 @@
 
 #include "clock.h"
 
-struct stage_counter {
-	uint64_t count, total_ns, max_ns;
-};
-
 static const char *const stage_names[STAGE_COUNT] = {
 	[STAGE_RECEIVE] = "receive", [STAGE_DECODE] = "decode", [STAGE_SLA] = "sla",
 	[STAGE_COMMIT] = "commit",   [STAGE_ACK] = "ack",	[STAGE_QUERY] = "query",
 	[STAGE_REPLY] = "reply",
 };
-
-static struct {
-	int64_t started_ms;
-	uint64_t requests, batches, samples, duplicates, errors;
-	struct stage_counter stages[STAGE_COUNT];
-} stats;
 
 static void add(uint64_t *counter, uint64_t n)
 {
@@ -38,13 +28,14 @@ static void raise_max(uint64_t *max, uint64_t v)
 		;
 }
 
-void server_stats_started(int64_t now_ms)
+void server_stats_started(struct server_stats *s, int64_t now_ms)
 {
-	__atomic_store_n(&stats.started_ms, now_ms, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->started_ms, now_ms, __ATOMIC_RELAXED);
 }
 
-void stage_timer_start(struct stage_timer *t)
+void stage_timer_start(struct stage_timer *t, struct server_stats *s)
 {
+	t->stats = s;
 	t->last_ns = clock_monotonic_ns();
 	t->last_stage = -1;
 }
@@ -53,7 +44,7 @@ void stage_timer_mark(struct stage_timer *t, enum server_stage stage)
 {
 	uint64_t now = clock_monotonic_ns();
 	uint64_t spent = t->last_ns && now > t->last_ns ? now - t->last_ns : 0;
-	struct stage_counter *c = &stats.stages[stage];
+	struct stage_counter *c = &t->stats->stages[stage];
 	add(&c->count, 1);
 	add(&c->total_ns, spent);
 	raise_max(&c->max_ns, spent);
@@ -66,41 +57,41 @@ void stage_timer_sent(struct stage_timer *t)
 	stage_timer_mark(t, t->last_stage == STAGE_COMMIT ? STAGE_ACK : STAGE_REPLY);
 }
 
-void server_stats_count_request(void)
+void server_stats_count_request(struct server_stats *s)
 {
-	add(&stats.requests, 1);
+	add(&s->requests, 1);
 }
 
-void server_stats_count_error(void)
+void server_stats_count_error(struct server_stats *s)
 {
-	add(&stats.errors, 1);
+	add(&s->errors, 1);
 }
 
-void server_stats_count_batch(const Vigil__Batch *b, int duplicate)
+void server_stats_count_batch(struct server_stats *s, const Vigil__Batch *b, int duplicate)
 {
 	if (duplicate) {
-		add(&stats.duplicates, 1);
+		add(&s->duplicates, 1);
 		return;
 	}
 	uint64_t n = 0;
 	for (size_t i = 0; i < b->n_vms; i++)
 		n += b->vms[i]->n_samples;
-	add(&stats.batches, 1);
-	add(&stats.samples, n);
+	add(&s->batches, 1);
+	add(&s->samples, n);
 }
 
 /* Every part is allocated with malloc, as protobuf-c's free_unpacked
  * releases it; the stage names are copied for the same reason. */
-static Vigil__StageTime *stage_snapshot(enum server_stage s)
+static Vigil__StageTime *stage_snapshot(struct server_stats *st, enum server_stage s)
 {
 	Vigil__StageTime *t = malloc(sizeof(*t));
 	if (!t)
 		return NULL;
 	vigil__stage_time__init(t);
 	t->stage = strdup(stage_names[s]);
-	t->count = load(&stats.stages[s].count);
-	t->total_ns = load(&stats.stages[s].total_ns);
-	t->max_ns = load(&stats.stages[s].max_ns);
+	t->count = load(&st->stages[s].count);
+	t->total_ns = load(&st->stages[s].total_ns);
+	t->max_ns = load(&st->stages[s].max_ns);
 	if (!t->stage) {
 		free(t);
 		return NULL;
@@ -108,25 +99,25 @@ static Vigil__StageTime *stage_snapshot(enum server_stage s)
 	return t;
 }
 
-Vigil__StatsReply *server_stats_snapshot(void)
+Vigil__StatsReply *server_stats_snapshot(struct server_stats *st)
 {
 	Vigil__StatsReply *r = malloc(sizeof(*r));
 	if (!r)
 		return NULL;
 	vigil__stats_reply__init(r);
-	r->started_ms = __atomic_load_n(&stats.started_ms, __ATOMIC_RELAXED);
-	r->requests = load(&stats.requests);
-	r->batches = load(&stats.batches);
-	r->samples = load(&stats.samples);
-	r->duplicates = load(&stats.duplicates);
-	r->errors = load(&stats.errors);
+	r->started_ms = __atomic_load_n(&st->started_ms, __ATOMIC_RELAXED);
+	r->requests = load(&st->requests);
+	r->batches = load(&st->batches);
+	r->samples = load(&st->samples);
+	r->duplicates = load(&st->duplicates);
+	r->errors = load(&st->errors);
 	r->stages = calloc(STAGE_COUNT, sizeof(*r->stages));
 	if (!r->stages) {
 		free(r);
 		return NULL;
 	}
 	for (int s = 0; s < STAGE_COUNT; s++) {
-		if (!(r->stages[s] = stage_snapshot((enum server_stage)s))) {
+		if (!(r->stages[s] = stage_snapshot(st, (enum server_stage)s))) {
 			server_stats_free(r);
 			return NULL;
 		}

@@ -330,55 +330,122 @@ static void test_vigilctl_history_args(void **state)
 	fclose(null);
 }
 
-static void test_time_and_duration_parsing(void **state)
+/* Every form of the time grammar (common/timeparse.h), as --since,
+ * --until and alerts --since take it. */
+static void test_time_parsing(void **state)
 {
 	(void)state;
 	const int64_t now = 1790000000000LL;
+	const int64_t day = 1772323200000LL; /* 2026-03-01T00:00:00Z */
+	static const struct {
+		const char *text;
+		int64_t want;
+	} good[] = {
+		/* ISO 8601: dates, times, seconds, fractions and zones */
+		{ "2026-03-01", day },
+		{ "2026-3-1", day },
+		{ "2026-03-01Z", day },
+		{ "2026-03-01T12:30", day + (12 * 3600 + 30 * 60) * 1000LL },
+		{ "2026-03-01t12:30Z", day + (12 * 3600 + 30 * 60) * 1000LL },
+		{ "2026-03-01 12:30", day + (12 * 3600 + 30 * 60) * 1000LL },
+		{ "2026-03-01T9:05", day + (9 * 3600 + 5 * 60) * 1000LL },
+		{ "2026-03-01T12:30:15Z", day + (12 * 3600 + 30 * 60 + 15) * 1000LL },
+		{ "2026-03-01T12:30:15", day + (12 * 3600 + 30 * 60 + 15) * 1000LL },
+		{ "2026-03-01 12:30:15", day + (12 * 3600 + 30 * 60 + 15) * 1000LL },
+		{ "2026-03-01 12:30:15.25+02:00", day + (10 * 3600 + 30 * 60 + 15) * 1000LL + 250 },
+		{ "2026-03-01T12:30:15.123456Z", day + (12 * 3600 + 30 * 60 + 15) * 1000LL + 123 },
+		{ "2026-03-01T12:30-0130", day + (14 * 3600) * 1000LL },
+		{ "2026-03-01T12:30+02", day + (10 * 3600 + 30 * 60) * 1000LL },
+		{ "2024-02-29", 1709164800000LL },
+		/* now, and times ago: with a unit, or with a minus */
+		{ "now", now },
+		{ "-1h", now - 3600000 },
+		{ "30m", now - 1800000 },
+		{ "30min", now - 1800000 },
+		{ "2h", now - 7200000 },
+		{ "1.5h", now - 5400000 },
+		{ "-1.5h", now - 5400000 },
+		{ ".5h", now - 1800000 },
+		{ "-2d12h", now - 60 * 3600000LL },
+		{ "2d12h", now - 60 * 3600000LL },
+		{ "1h30min", now - 5400000 },
+		{ "2w", now - 14 * 86400000LL },
+		{ "1y", now - 365 * 86400000LL },
+		{ "250ms", now - 250 },
+		{ "2026s", now - 2026000 },
+		{ "-90", now - 90000 },
+		{ "0s", now },
+		/* Unix seconds */
+		{ "@1767225600", 1767225600000LL },
+		{ "@1767225600.5", 1767225600500LL },
+		{ "@0", 0 },
+		{ "1767225600", 1767225600000LL },
+		{ "100000000", 100000000000LL },
+	};
 	int64_t t;
 	char err[300];
-	assert_int_equal(parse_time_ms("2026-03-01", now, &t, err, sizeof(err)), 0);
-	assert_int_equal(t, 1772323200000LL);
-	assert_int_equal(parse_time_ms("2026-03-01T12:30:15Z", now, &t, err, sizeof(err)), 0);
-	assert_int_equal(t, 1772323200000LL + (12 * 3600 + 30 * 60 + 15) * 1000LL);
-	assert_int_equal(parse_time_ms("2026-03-01 12:30:15.25+02:00", now, &t, err, sizeof(err)), 0);
-	assert_int_equal(t, 1772323200000LL + (10 * 3600 + 30 * 60 + 15) * 1000LL + 250);
-	assert_int_equal(parse_time_ms("2026-03-01T12:30-0130", now, &t, err, sizeof(err)), 0);
-	assert_int_equal(t, 1772323200000LL + (14 * 3600) * 1000LL);
-	assert_int_equal(parse_time_ms("-1h", now, &t, err, sizeof(err)), 0);
-	assert_int_equal(t, now - 3600000);
-	assert_int_equal(parse_time_ms("30m", now, &t, err, sizeof(err)), 0);
-	assert_int_equal(t, now - 1800000);
-	assert_int_equal(parse_time_ms("-2d12h", now, &t, err, sizeof(err)), 0);
-	assert_int_equal(t, now - 60 * 3600000LL);
-	assert_int_equal(parse_time_ms("now", now, &t, err, sizeof(err)), 0);
-	assert_int_equal(t, now);
-	assert_int_equal(parse_time_ms("@1767225600", now, &t, err, sizeof(err)), 0);
-	assert_int_equal(t, 1767225600000LL);
-	const char *bad[] = { "", "yesterday", "2026-13-01", "2026-02-30x", "12:00", "2026", "-", "-1x", "@x",
-			      "2026-03-01T25:00", "2026-03-01T12:00+5" };
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(parse_time_ms(bad[i], now, &t, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "ISO 8601"));
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		err[0] = '\0';
+		if (parse_time_ms(good[i].text, now, &t, err, sizeof(err)) != 0)
+			fail_msg("'%s' refused: %s", good[i].text, err);
+		if (t != good[i].want)
+			fail_msg("'%s': %lld, want %lld", good[i].text, (long long)t, (long long)good[i].want);
+	}
+	const char *bad[] = { "", "yesterday", "2026-13-01", "2026-02-30", "2025-02-29", "2026-02-30x", "12:00",
+			      "-", "-1x", "@x", "@-5", "@", "2026-03-01T25:00", "2026-03-01T12:60", "2026-03-01T12:00+5",
+			      "2026-03-01T12", "2026-03-01T12:00:", "2026-03-01T12:00:00.", "26-03-01", "NOW", "1h30",
+			      "1H", "5 m", "+5m", "1e3s", "0x10s", "--1h", "1.5.5h", "now-1h", "99999999999999999999" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		if (parse_time_ms(bad[i], now, &t, err, sizeof(err)) != -1)
+			fail_msg("'%s' accepted as %lld", bad[i], (long long)t);
+		if (!strstr(err, "ISO 8601"))
+			fail_msg("'%s': the error '%s' does not name the forms", bad[i], err);
+	}
+	/* A bare small number could be a year or seconds ago: refused, saying how to write either. */
+	const char *ambiguous[] = { "2026", "90", "0", "1.5", "99999999" };
+	for (size_t i = 0; i < sizeof(ambiguous) / sizeof(ambiguous[0]); i++) {
+		assert_int_equal(parse_time_ms(ambiguous[i], now, &t, err, sizeof(err)), -1);
+		if (!strstr(err, "ambiguous") || !strstr(err, "s) or a minus"))
+			fail_msg("'%s': %s", ambiguous[i], err);
+	}
+}
 
+/* Every form of the duration grammar (--step, --window, --slice, and the
+ * collector's storage settings). */
+static void test_duration_parsing(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		int64_t want;
+	} good[] = {
+		{ "90s", 90000 },	     { "15", 15000 },	       { "1.5", 1500 },	       { "250ms", 250 },
+		{ "15m", 900000 },	     { "15min", 900000 },      { "1h30m", 5400000 },   { "1h30min", 5400000 },
+		{ "30m1h", 5400000 },	     { "1.5h", 5400000 },      { ".5h", 1800000 },     { "0.5s", 500 },
+		{ "2d", 172800000 },	     { "14d", 14 * 86400000LL }, { "2w", 14 * 86400000LL },
+		{ "2y", 730 * 86400000LL }, { "1d12h30m15s500ms", 131415500 },
+	};
 	int64_t d;
-	assert_int_equal(parse_duration_ms("90s", &d), 0);
-	assert_int_equal(d, 90000);
-	assert_int_equal(parse_duration_ms("1h30m", &d), 0);
-	assert_int_equal(d, 5400000);
-	assert_int_equal(parse_duration_ms("250ms", &d), 0);
-	assert_int_equal(d, 250);
-	assert_int_equal(parse_duration_ms("2w", &d), 0);
-	assert_int_equal(d, 14 * 86400000LL);
-	assert_int_equal(parse_duration_ms("2y", &d), 0);
-	assert_int_equal(d, 730 * 86400000LL);
-	assert_int_equal(parse_duration_ms("15", &d), 0);
-	assert_int_equal(d, 15000);
-	const char *bad_d[] = { "", "0s", "1x", "-5m", "1h30", "m", "5 m" };
-	for (size_t i = 0; i < sizeof(bad_d) / sizeof(bad_d[0]); i++)
-		assert_int_equal(parse_duration_ms(bad_d[i], &d), -1);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		if (parse_duration_ms(good[i].text, &d) != 0)
+			fail_msg("'%s' refused", good[i].text);
+		if (d != good[i].want)
+			fail_msg("'%s': %lld, want %lld", good[i].text, (long long)d, (long long)good[i].want);
+	}
+	const char *bad[] = { "", "0", "0s", "0.0001s", "1x", "-5m", "+5m", "1h30", "m", "5 m", " 5m", "5m ",
+			      "1H", "1e3", "1e3s", "0x10", "inf", "nan", "1.5.5h", "1hh", "mins", "1mins",
+			      "99999999999999999999y" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (parse_duration_ms(bad[i], &d) != -1)
+			fail_msg("'%s' accepted as %lld", bad[i], (long long)d);
 	char buf[32];
 	format_duration(buf, sizeof(buf), 5400000);
 	assert_string_equal(buf, "1h30m");
+	format_duration(buf, sizeof(buf), 730 * 86400000LL);
+	assert_string_equal(buf, "2y");
+	format_duration(buf, sizeof(buf), 14 * 86400000LL + 250);
+	assert_string_equal(buf, "14d250ms");
 	format_time_iso(buf, sizeof(buf), 1772323200250LL);
 	assert_string_equal(buf, "2026-03-01T00:00:00.250Z");
 }
@@ -448,7 +515,8 @@ int main(void)
 		cmocka_unit_test(test_probe_pid_file_target),
 		cmocka_unit_test(test_collector_args),	      cmocka_unit_test(test_collector_config),
 		cmocka_unit_test(test_vigilctl_args),	      cmocka_unit_test(test_vigilctl_history_args),
-		cmocka_unit_test(test_time_and_duration_parsing), cmocka_unit_test(test_storage_config),
+		cmocka_unit_test(test_time_parsing),	      cmocka_unit_test(test_duration_parsing),
+		cmocka_unit_test(test_storage_config),
 	};
 	return cmocka_run_group_tests_name("args", tests, NULL, NULL);
 }

@@ -19,23 +19,34 @@
 
 static char db_path[64];
 
+/* A server context over a fresh database, and a worker's read connection. */
+struct fixture {
+	struct server_ctx ctx;
+	struct store_reader *reader;
+};
+
 static int setup(void **state)
 {
 	char err[256];
-	struct store *st;
+	struct fixture *f = calloc(1, sizeof(*f));
 	snprintf(db_path, sizeof(db_path), "/tmp/vigil-test-server-XXXXXX");
 	close(mkstemp(db_path));
 	unlink(db_path);
-	if (store_open(&st, db_path, 0, err, sizeof(err)) < 0)
+	if (store_open(&f->ctx.st, db_path, 0, err, sizeof(err)) < 0 ||
+	    store_reader_open(&f->reader, db_path, err, sizeof(err)) < 0)
 		fail_msg("%s", err);
-	*state = st;
+	f->ctx.db_path = db_path;
+	*state = f;
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	char side[80];
-	store_close(*state);
+	struct fixture *f = *state;
+	store_reader_close(f->reader);
+	store_close(f->ctx.st);
+	free(f);
 	unlink(db_path);
 	snprintf(side, sizeof(side), "%s-wal", db_path);
 	unlink(side);
@@ -44,20 +55,20 @@ static int teardown(void **state)
 	return 0;
 }
 
-static Vigil__Envelope *call(struct store *st, const uint8_t *req, size_t len)
+static Vigil__Envelope *call(struct fixture *f, const uint8_t *req, size_t len)
 {
 	uint8_t *reply;
 	size_t reply_len;
 	char err[256];
 	Vigil__Error__Code code;
-	assert_int_equal(server_handle(st, store_db(st), req, len, &reply, &reply_len), 0);
+	assert_int_equal(server_handle(&f->ctx, f->reader, req, len, &reply, &reply_len), 0);
 	Vigil__Envelope *env = wire_unpack(reply, reply_len, clock_realtime_ms(), &code, err, sizeof(err));
 	free(reply);
 	assert_non_null(env);
 	return env;
 }
 
-static Vigil__Envelope *send_batch(struct store *st, uint64_t seq, const char *uuid)
+static Vigil__Envelope *send_batch(struct fixture *f, uint64_t seq, const char *uuid)
 {
 	struct vm_target t = { .name = "vm", .state = "running", .source = VM_SOURCE_LIBVIRT, .pid = 9 };
 	snprintf(t.uuid, sizeof(t.uuid), "%s", uuid);
@@ -67,7 +78,7 @@ static Vigil__Envelope *send_batch(struct store *st, uint64_t seq, const char *u
 	uint8_t *buf;
 	size_t len;
 	batch_pack(b, &buf, &len);
-	Vigil__Envelope *env = call(st, buf, len);
+	Vigil__Envelope *env = call(f, buf, len);
 	free(buf);
 	batch_free(b);
 	return env;

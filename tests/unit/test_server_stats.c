@@ -18,23 +18,34 @@
 
 static char db_path[64];
 
+/* A server context over a fresh database, and a worker's read connection. */
+struct fixture {
+	struct server_ctx ctx;
+	struct store_reader *reader;
+};
+
 static int setup(void **state)
 {
 	char err[256];
-	struct store *st;
+	struct fixture *f = calloc(1, sizeof(*f));
 	snprintf(db_path, sizeof(db_path), "/tmp/vigil-test-stats-XXXXXX");
 	close(mkstemp(db_path));
 	unlink(db_path);
-	if (store_open(&st, db_path, 0, err, sizeof(err)) < 0)
+	if (store_open(&f->ctx.st, db_path, 0, err, sizeof(err)) < 0 ||
+	    store_reader_open(&f->reader, db_path, err, sizeof(err)) < 0)
 		fail_msg("%s", err);
-	*state = st;
+	f->ctx.db_path = db_path;
+	*state = f;
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	char side[80];
-	store_close(*state);
+	struct fixture *f = *state;
+	store_reader_close(f->reader);
+	store_close(f->ctx.st);
+	free(f);
 	unlink(db_path);
 	snprintf(side, sizeof(side), "%s-wal", db_path);
 	unlink(side);
@@ -43,13 +54,13 @@ static int teardown(void **state)
 	return 0;
 }
 
-static Vigil__Envelope *call(struct store *st, const uint8_t *req, size_t len)
+static Vigil__Envelope *call(struct fixture *f, const uint8_t *req, size_t len)
 {
 	uint8_t *reply;
 	size_t reply_len;
 	char err[256];
 	Vigil__Error__Code code;
-	assert_int_equal(server_handle(st, store_db(st), req, len, &reply, &reply_len), 0);
+	assert_int_equal(server_handle(&f->ctx, f->reader, req, len, &reply, &reply_len), 0);
 	Vigil__Envelope *env = wire_unpack(reply, reply_len, clock_realtime_ms(), &code, err, sizeof(err));
 	free(reply);
 	assert_non_null(env);
@@ -57,7 +68,7 @@ static Vigil__Envelope *call(struct store *st, const uint8_t *req, size_t len)
 }
 
 /* A batch of one VM with n_samples cpu.used_pct samples (vcpu=0..n-1). */
-static void send_batch(struct store *st, uint64_t seq, int n_samples)
+static void send_batch(struct fixture *f, uint64_t seq, int n_samples)
 {
 	struct vm_target t = { .name = "vm", .state = "running", .source = VM_SOURCE_LIBVIRT, .pid = 9 };
 	snprintf(t.uuid, sizeof(t.uuid), "%s", "5f0c7c52-1111-4c3e-9d1a-2b5a1c0e7f01");
@@ -72,14 +83,14 @@ static void send_batch(struct store *st, uint64_t seq, int n_samples)
 	uint8_t *buf;
 	size_t len;
 	batch_pack(b, &buf, &len);
-	Vigil__Envelope *env = call(st, buf, len);
+	Vigil__Envelope *env = call(f, buf, len);
 	assert_int_equal(env->body_case, VIGIL__ENVELOPE__BODY_ACK);
 	wire_free(env);
 	free(buf);
 	batch_free(b);
 }
 
-static Vigil__Envelope *ask_stats(struct store *st)
+static Vigil__Envelope *ask_stats(struct fixture *f)
 {
 	Vigil__Envelope req = VIGIL__ENVELOPE__INIT;
 	Vigil__StatsQuery q = VIGIL__STATS_QUERY__INIT;
@@ -88,7 +99,7 @@ static Vigil__Envelope *ask_stats(struct store *st)
 	uint8_t *buf;
 	size_t len;
 	assert_int_equal(wire_pack(&req, &buf, &len), 0);
-	Vigil__Envelope *env = call(st, buf, len);
+	Vigil__Envelope *env = call(f, buf, len);
 	free(buf);
 	assert_int_equal(env->body_case, VIGIL__ENVELOPE__BODY_STATS_REPLY);
 	return env;
@@ -105,8 +116,11 @@ static const Vigil__StageTime *stage(const Vigil__StatsReply *r, const char *nam
 
 static void test_counts_and_stage_times(void **state)
 {
-	/* The counters are the process's; compare before and after. */
+	/* The counters are the server context's own: a fresh one has seen
+	 * only this first stats query. */
 	Vigil__Envelope *before = ask_stats(*state);
+	assert_int_equal(before->stats_reply->requests, 1);
+	assert_int_equal(before->stats_reply->errors, 0);
 	send_batch(*state, 1, 7);
 	send_batch(*state, 2, 3);
 	send_batch(*state, 2, 3); /* a repeat */
@@ -134,10 +148,30 @@ static void test_counts_and_stage_times(void **state)
 	wire_free(after);
 }
 
+/* Two servers in one process count apart: nothing is process-wide. */
+static void test_contexts_count_apart(void **state)
+{
+	struct fixture *f = *state;
+	struct fixture other = { .ctx = { .st = f->ctx.st, .db_path = f->ctx.db_path }, .reader = f->reader };
+	const uint8_t junk[] = "not a protobuf";
+	wire_free(call(f, junk, sizeof(junk)));
+	send_batch(f, 1, 2);
+	Vigil__Envelope *mine = ask_stats(f), *theirs = ask_stats(&other);
+	assert_int_equal(mine->stats_reply->requests, 3);
+	assert_int_equal(mine->stats_reply->errors, 1);
+	assert_int_equal(mine->stats_reply->batches, 1);
+	assert_int_equal(theirs->stats_reply->requests, 1);
+	assert_int_equal(theirs->stats_reply->errors, 0);
+	assert_int_equal(theirs->stats_reply->batches, 0);
+	wire_free(mine);
+	wire_free(theirs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_counts_and_stage_times, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_contexts_count_apart, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("server_stats", tests, NULL, NULL);
 }
