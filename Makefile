@@ -153,8 +153,8 @@ $(BUILD)/tests/kvmcount: tests/helpers/kvmcount.c $(BUILD)/rel/userspace/kvm_exi
 	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS)
 
 # netcount drives the network loader, so it links the loader's objects
-# (the skeleton is embedded in net_probe.o) rather than being one file.
-NETCOUNT_OBJ := $(call obj,rel,userspace/net_probe.c userspace/tc_netlink.c)
+# (the skeleton is embedded in net_tc.o) rather than being one file.
+NETCOUNT_OBJ := $(call obj,rel,userspace/net_tc.c userspace/tc_netlink.c)
 $(BUILD)/tests/netcount: tests/helpers/netcount.c $(NETCOUNT_OBJ)
 	@mkdir -p $(dir $@)
 	@echo '  LD      $@'

@@ -21,7 +21,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "cpu_probe.h"
+#include "cpu_sched_loader.h"
 #include "cpu_sched.skel.h"
 #include "disk_io.skel.h"
 #include "empty_sched.skel.h"

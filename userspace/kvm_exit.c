@@ -1,5 +1,5 @@
 /* Loader and reader for bpf/kvm_exit.bpf.c, and exit reason names. */
-#include "kvm_exit.h"
+#include "kvm_exit_loader.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -12,7 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "kvm_exit_maps.h"
+#include "kvm_exit.h"
 #include "kvm_exit.skel.h"
 #include "map_util.h"
 

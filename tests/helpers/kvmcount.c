@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kvm_exit.h"
+#include "kvm_exit_loader.h"
 
 #define MAX_SECONDS 600
 

@@ -1,10 +1,10 @@
-/* Test driver for the network loader (userspace/net_probe.c).
+/* Test driver for the network loader (userspace/net_tc.c).
  *
  *   netcount IFNAME
  *
  * Attaches to IFNAME and prints "ready IFNAME ifindex=N". Then:
  *   SIGUSR1, or a line on stdin: prints the counters (the guest's view, see
- *     net_probe.h) as
+ *     net_tc_loader.h) as
  *     rx_bytes=.. rx_packets=.. tx_bytes=.. tx_packets=.. rx_drops=.. tx_drops=..
  *     or "read: MESSAGE" if they cannot be read;
  *   SIGUSR2: attaches again (idempotent) and prints "attached" or
@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "net_probe.h"
+#include "net_tc_loader.h"
 
 #define MAX_SECONDS 600
 

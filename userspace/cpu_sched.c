@@ -1,5 +1,5 @@
 /* Loader and reader for bpf/cpu_sched.bpf.c. */
-#include "cpu_probe.h"
+#include "cpu_sched_loader.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -1,5 +1,5 @@
 /* Loader and reader for bpf/disk_io.bpf.c. */
-#include "disk_probe.h"
+#include "disk_io_loader.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -6,8 +6,8 @@
  * processes under its slot; kvm_probe_snapshot() reads cumulative counts.
  * KVM exits are an optional family: when kvm_probe_open() fails the caller
  * says "KVM exits not counted: <err>" and goes on without them. */
-#ifndef VIGIL_KVM_EXIT_PROBE_H
-#define VIGIL_KVM_EXIT_PROBE_H
+#ifndef VIGIL_KVM_EXIT_LOADER_H
+#define VIGIL_KVM_EXIT_LOADER_H
 
 #include <stddef.h>
 #include <stdint.h>

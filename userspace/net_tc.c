@@ -1,5 +1,5 @@
 /* Loader and reader for bpf/net_tc.bpf.c. */
-#include "net_probe.h"
+#include "net_tc_loader.h"
 
 #include <errno.h>
 #include <inttypes.h>
