@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <linux/types.h>
@@ -16,6 +15,7 @@
 
 #include "cpu_sched.h"
 #include "cpu_sched.skel.h"
+#include "clock.h"
 #include "log.h"
 #include "map_util.h"
 #include "pid_bitmap.h"
@@ -266,14 +266,6 @@ static bool thread_alive(char state)
 static uint64_t max_u64(uint64_t a, uint64_t b)
 {
 	return a > b ? a : b;
-}
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* The counters as the kernel last copied them into the entry. */
@@ -527,7 +519,7 @@ static int reassign_thread(struct cpu_probe *p, uint32_t pos, uint32_t vm_slot, 
 	rec = rec_for(p, pos, e.tid, &zero);
 	if (!rec)
 		return -ENOMEM;
-	if (live_raw(&e, monotonic_ns(), &raw) < 0)
+	if (live_raw(&e, clock_monotonic_ns(), &raw) < 0)
 		raw = entry_raw(&e);
 	so_far = counted(rec, &raw);
 	old = (struct bucket_key){ .vm_slot = e.vm_slot, .vcpu = e.vcpu };

@@ -2,6 +2,7 @@
  * processes. See discovery.h for the contract; the notes here explain the
  * choices made along the way. */
 #include "discovery.h"
+#include "clock.h"
 #include "log.h"
 
 #include <ctype.h>
@@ -980,24 +981,11 @@ static void discovery_unref(struct discovery *d)
 		discovery_free(d);
 }
 
-static struct timespec monotonic_after_ms(unsigned ms)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
-}
-
 /* Sleeps for one refresh period, until a domain event asks for a listing, or
  * until discovery_stop(). Returns false when the thread should end. */
 static bool wait_for_next_round(struct discovery *d)
 {
-	struct timespec deadline = monotonic_after_ms(d->refresh_ms);
+	struct timespec deadline = clock_deadline_after_ms(d->refresh_ms);
 	pthread_mutex_lock(&d->lock);
 	while (!d->stop && !d->relist &&
 	       pthread_cond_timedwait(&d->wake, &d->lock, &deadline) != ETIMEDOUT)
@@ -1127,7 +1115,7 @@ static void on_tick(int timer, void *opaque)
 /* Sleeps up to ms, or until discovery_stop(). */
 static void events_pause(struct discovery *d, unsigned ms)
 {
-	struct timespec deadline = monotonic_after_ms(ms);
+	struct timespec deadline = clock_deadline_after_ms(ms);
 	pthread_mutex_lock(&d->lock);
 	while (!d->stop && pthread_cond_timedwait(&d->wake, &d->lock, &deadline) != ETIMEDOUT)
 		;
@@ -1321,7 +1309,7 @@ void discovery_wait_first(struct discovery *d, unsigned timeout_ms)
 {
 	if (!d->uri)
 		return;
-	struct timespec deadline = monotonic_after_ms(timeout_ms);
+	struct timespec deadline = clock_deadline_after_ms(timeout_ms);
 	pthread_mutex_lock(&d->lock);
 	while (!d->have_attempted && !d->thread_done &&
 	       pthread_cond_timedwait(&d->attempted, &d->lock, &deadline) != ETIMEDOUT)
@@ -1344,7 +1332,7 @@ void discovery_stop(struct discovery *d)
 	if (!d)
 		return;
 	if (d->thread_started) {
-		struct timespec deadline = monotonic_after_ms(STOP_WAIT_MS);
+		struct timespec deadline = clock_deadline_after_ms(STOP_WAIT_MS);
 		pthread_mutex_lock(&d->lock);
 		d->stop = true;
 		pthread_cond_broadcast(&d->wake);
