@@ -147,14 +147,15 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(SAN_PROBE) $(SAN_COLL) $(SAN_CLI) $
 
 # Test drivers that link a loader (and through it the skeleton and libbpf);
 # the other helpers stand alone.
-$(BUILD)/tests/kvmcount: tests/helpers/kvmcount.c $(BUILD)/rel/userspace/kvm_exit.o $(BUILD)/rel/userspace/map_util.o
+KVMCOUNT_OBJ := $(call obj,rel,userspace/kvm_exit.c userspace/map_util.c userspace/bpf_loader.c)
+$(BUILD)/tests/kvmcount: tests/helpers/kvmcount.c $(KVMCOUNT_OBJ)
 	@mkdir -p $(dir $@)
 	@echo '  LD      $@'
 	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS)
 
 # netcount drives the network loader, so it links the loader's objects
 # (the skeleton is embedded in net_tc.o) rather than being one file.
-NETCOUNT_OBJ := $(call obj,rel,userspace/net_tc.c userspace/tc_netlink.c)
+NETCOUNT_OBJ := $(call obj,rel,userspace/net_tc.c userspace/tc_netlink.c userspace/bpf_loader.c)
 $(BUILD)/tests/netcount: tests/helpers/netcount.c $(NETCOUNT_OBJ)
 	@mkdir -p $(dir $@)
 	@echo '  LD      $@'

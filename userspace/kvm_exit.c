@@ -14,6 +14,7 @@
 
 #include "kvm_exit.h"
 #include "kvm_exit.skel.h"
+#include "bpf_loader.h"
 #include "map_util.h"
 
 _Static_assert(KVM_EXIT_ISA_VMX == VIGIL_KVM_ISA_VMX && KVM_EXIT_ISA_SVM == VIGIL_KVM_ISA_SVM,
@@ -312,12 +313,23 @@ static int check_kvm_exit_event(char *err, size_t errlen)
 	return -ENODEV;
 }
 
+static struct bpf_object_skeleton *open_skeleton(void *ctx)
+{
+	struct kvm_probe *p = ctx;
+
+	p->skel = kvm_exit__open();
+	return p->skel ? p->skel->skeleton : NULL;
+}
+
+static const struct bpf_loader_ops kvm_exit_ops = {
+	.program = "kvm_exit",
+	.open = open_skeleton,
+	.load_hint = " (is this root? is there BTF in /sys/kernel/btf/, for vmlinux and, if KVM is a module, for kvm?)",
+};
+
 int kvm_probe_open(struct kvm_probe **out, char *err, size_t errlen)
 {
-	static const char hint_root_btf[] =
-		" (is this root? is there BTF in /sys/kernel/btf/, for vmlinux and, if KVM is a module, for kvm?)";
 	struct kvm_probe *p;
-	const char *step, *hint = "";
 	int rc;
 
 	*out = NULL;
@@ -329,40 +341,17 @@ int kvm_probe_open(struct kvm_probe **out, char *err, size_t errlen)
 		snprintf(err, errlen, "allocating the KVM exit probe: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	libbpf_warnings_only();
-
-	step = "opening BPF skeleton";
-	p->skel = kvm_exit__open();
-	if (!p->skel) {
-		rc = errno ? -errno : -EINVAL;
-		goto fail;
+	rc = bpf_loader_start(&kvm_exit_ops, p, err, errlen);
+	if (rc < 0) {
+		kvm_probe_close(p);
+		return rc;
 	}
-	step = "loading the kvm_exit BPF program";
-	hint = hint_root_btf;
-	rc = kvm_exit__load(p->skel);
-	if (rc)
-		goto fail;
-	step = "attaching to the kvm:kvm_exit tracepoint";
-	hint = "";
-	rc = kvm_exit__attach(p->skel);
-	if (rc)
-		goto fail;
-	step = "counting possible CPUs";
-	rc = libbpf_num_possible_cpus();
-	if (rc < 0)
-		goto fail;
-
 	p->ncpus = rc;
 	p->processes_fd = bpf_map__fd(p->skel->maps.kvm_processes);
 	p->counts_fd = bpf_map__fd(p->skel->maps.kvm_exit_counts);
 	p->lost_fd = bpf_map__fd(p->skel->maps.kvm_exit_lost);
 	*out = p;
 	return 0;
-
-fail:
-	snprintf(err, errlen, "%s: %s%s", step, strerror(-rc), hint);
-	kvm_probe_close(p);
-	return rc;
 }
 
 void kvm_probe_close(struct kvm_probe *p)

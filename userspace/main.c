@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "bpf_loader.h"
 #include "clock.h"
 #include "cpu_sched_loader.h"
 #include "discovery.h"
@@ -261,6 +262,8 @@ int main(int argc, char **argv)
 		break;
 	}
 	log_init("vigil-probe", p.args.log_level);
+	/* Once, for every loader: library code never sets it. */
+	libbpf_set_print(bpf_loader_print);
 	if (resolve_host(&p) < 0 || init_pid_targets(&p) < 0)
 		return EXIT_USAGE;
 	install_signals();

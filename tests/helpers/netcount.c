@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bpf_loader.h"
 #include "net_tc_loader.h"
 
 #define MAX_SECONDS 600
@@ -108,6 +109,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* As vigil-probe does: the kernel's reasons go into the messages. */
+	libbpf_set_print(bpf_loader_print);
 	/* Blocked before anything else, so that an early signal waits. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGUSR1);
