@@ -147,7 +147,7 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(SAN_PROBE) $(SAN_COLL) $(SAN_CLI) $
 
 # Test drivers that link a loader (and through it the skeleton and libbpf);
 # the other helpers stand alone.
-KVMCOUNT_OBJ := $(call obj,rel,userspace/kvm_exit.c userspace/map_util.c userspace/bpf_loader.c)
+KVMCOUNT_OBJ := $(call obj,rel,userspace/kvm_exit.c userspace/map_util.c userspace/bpf_loader.c userspace/tracefs.c common/log.c)
 $(BUILD)/tests/kvmcount: tests/helpers/kvmcount.c $(KVMCOUNT_OBJ)
 	@mkdir -p $(dir $@)
 	@echo '  LD      $@'

@@ -16,6 +16,7 @@
 #include "kvm_exit.skel.h"
 #include "bpf_loader.h"
 #include "map_util.h"
+#include "tracefs.h"
 
 _Static_assert(KVM_EXIT_ISA_VMX == VIGIL_KVM_ISA_VMX && KVM_EXIT_ISA_SVM == VIGIL_KVM_ISA_SVM,
 	       "the loader and the kernel program must agree on ISA values");
@@ -261,13 +262,6 @@ struct kvm_probe {
 	int ncpus;
 };
 
-/* Where tracefs may be mounted; libbpf attaches classic tracepoints through
- * the same two. */
-static const char *const tracefs_dirs[] = {
-	"/sys/kernel/tracing",
-	"/sys/kernel/debug/tracing",
-};
-
 /* 0 if path is a directory, else a negative errno. */
 static int stat_dir(const char *path)
 {
@@ -278,39 +272,30 @@ static int stat_dir(const char *path)
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
-/* Checks that tracefs shows the kvm:kvm_exit event. Without it, loading the
- * program would fail on a missing BTF type (KVM's types are not in the
- * kernel) and attaching on a missing event, both with messages that do not
- * say "KVM is not loaded"; this says it first. */
+/* Checks that tracefs shows the kvm:kvm_exit event, mounting tracefs first
+ * on a host that has not. Without the event, loading the program would fail
+ * on a missing BTF type (KVM's types are not in the kernel) and attaching on
+ * a missing event, both with messages that do not say "KVM is not loaded";
+ * this says it first. */
 static int check_kvm_exit_event(char *err, size_t errlen)
 {
 	static const char step[] = "checking for the kvm:kvm_exit tracepoint";
-	char events[64], event[96];
-	int rc;
+	char tracefs[64], event[96], why[400];
+	int rc = tracefs_ensure_mounted(tracefs, sizeof(tracefs), why, sizeof(why));
 
-	for (size_t i = 0; i < ARRAY_LEN(tracefs_dirs); i++) {
-		const char *failed = events;
-
-		snprintf(events, sizeof(events), "%s/events", tracefs_dirs[i]);
-		rc = stat_dir(events);
-		if (rc == -ENOENT || rc == -ENOTDIR)
-			continue; /* not mounted there */
-		if (rc == 0) {
-			snprintf(event, sizeof(event), "%s/kvm/kvm_exit", events);
-			failed = event;
-			rc = stat_dir(event);
-			if (rc == -ENOENT || rc == -ENOTDIR) {
-				snprintf(err, errlen, "%s: no %s: KVM is not loaded on this host", step, event);
-				return -ENOENT;
-			}
-		}
-		if (rc)
-			snprintf(err, errlen, "%s: %s: %s (is this root?)", step, failed, strerror(-rc));
-		return rc;
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", step, why);
+		return -ENODEV;
 	}
-	snprintf(err, errlen, "%s: tracefs is not mounted at %s or %s (mount -t tracefs nodev %s)",
-		 step, tracefs_dirs[0], tracefs_dirs[1], tracefs_dirs[0]);
-	return -ENODEV;
+	snprintf(event, sizeof(event), "%s/events/kvm/kvm_exit", tracefs);
+	rc = stat_dir(event);
+	if (rc == -ENOENT || rc == -ENOTDIR) {
+		snprintf(err, errlen, "%s: no %s: KVM is not loaded on this host", step, event);
+		return -ENOENT;
+	}
+	if (rc)
+		snprintf(err, errlen, "%s: %s: %s (is this root?)", step, event, strerror(-rc));
+	return rc;
 }
 
 static struct bpf_object_skeleton *open_skeleton(void *ctx)
