@@ -220,6 +220,10 @@ static int start_components(struct probe *p)
 		log_error("%s", err);
 		return -1;
 	}
+	p->host_metrics.family_counted[PROBE_FAMILY_CPU] = true;
+	p->host_metrics.family_counted[PROBE_FAMILY_KVM] = p->kvm != NULL;
+	p->host_metrics.family_counted[PROBE_FAMILY_NET] = p->net != NULL;
+	p->host_metrics.family_counted[PROBE_FAMILY_DISK] = p->disk != NULL;
 	const struct sampler_probes optional = { .kvm = p->kvm, .net = p->net, .disk = p->disk };
 	if (sampler_new(&p->sampler, p->cpu, &optional) < 0) {
 		log_error("out of memory");
