@@ -6,7 +6,7 @@
 # reporting the family absent. tests/helpers/kvmcount.c drives the loader.
 #
 # Everything runs in a private mount namespace of its own that starts
-# without tracefs (in_fresh_ns), so no check depends on what an earlier
+# without tracefs (IN_FRESH_NS), so no check depends on what an earlier
 # test, a tool or a person has mounted, and what the loader mounts vanishes
 # with the namespace. The root namespace's mounts are never touched.
 source "$(dirname "$0")/../lib.sh"
@@ -17,17 +17,17 @@ SLOT=7
 DB=$WORK/vigil.db
 URL=ipc://$WORK/collector.sock
 
-# in_fresh_ns COMMAND...: runs COMMAND in a new private mount namespace
-# that looks like a fresh host: nothing at /sys/kernel/tracing, and no
-# debugfs, whose tracing/ directory would mount tracefs on first access.
-# COMMAND keeps the PID (exec), so $! of a background in_fresh_ns is its.
-in_fresh_ns() {
-	unshare --mount --propagation private sh -c '
-		for m in /sys/kernel/debug/tracing /sys/kernel/debug /sys/kernel/tracing; do
-			while mountpoint -q "$m"; do umount "$m" 2>/dev/null || umount -l "$m" || exit 125; done
-		done
-		exec "$@"' in_fresh_ns "$@"
-}
+# "${IN_FRESH_NS[@]}" COMMAND...: runs COMMAND in a new private mount
+# namespace that looks like a fresh host: nothing at /sys/kernel/tracing,
+# and no debugfs, whose tracing/ directory would mount tracefs on first
+# access. A command line rather than a function, so that a background run
+# is one process that execs into COMMAND: $! is COMMAND's PID, for kill and
+# for the cleanup.
+IN_FRESH_NS=(unshare --mount --propagation private sh -c '
+	for m in /sys/kernel/debug/tracing /sys/kernel/debug /sys/kernel/tracing; do
+		while mountpoint -q "$m"; do umount "$m" 2>/dev/null || umount -l "$m" || exit 125; done
+	done
+	exec "$@"' in_fresh_ns)
 
 # No tracefs or debugfs among the calling process's mounts.
 no_tracefs_mounted() {
@@ -60,7 +60,7 @@ absent_column_is() { # TABLE HOST FAMILIES
 	awk -v h="$2" -v a="$3" '$1 == h && $NF == a { found = 1 } END { exit !found }' "$1"
 }
 
-check "a fresh namespace starts without tracefs or debugfs" in_fresh_ns bash -c "$(declare -f no_tracefs_mounted); no_tracefs_mounted"
+check "a fresh namespace starts without tracefs or debugfs" "${IN_FRESH_NS[@]}" bash -c "$(declare -f no_tracefs_mounted); no_tracefs_mounted"
 
 # --- KVM not loaded ---------------------------------------------------------
 # kvmcount where tracefs is mounted but shows no kvm events, which is what a
@@ -71,7 +71,7 @@ nokvm_run() {
 	local sleeper t0
 	t0=$(now_ms)
 	sleep 1 & sleeper=$!
-	in_fresh_ns sh -c "mount -t tracefs nodev /sys/kernel/tracing &&
+	"${IN_FRESH_NS[@]}" sh -c "mount -t tracefs nodev /sys/kernel/tracing &&
 		mount -t tmpfs vigil-test /sys/kernel/tracing/events && mkdir /sys/kernel/tracing/events/sched &&
 		exec '$TBIN/kvmcount' --pid $sleeper --seconds 10" > "$WORK/nokvm.out" 2> "$WORK/nokvm.err"
 	echo $? > "$WORK/nokvm.rc"
@@ -91,13 +91,13 @@ if [ ! -d /sys/module/kvm ]; then
 	skip "KVM exits on a host without tracefs" "the kvm module is not loaded here, so there is no kvm:kvm_exit to attach to"
 else
 	sleep 2 & sleeper=$!
-	in_fresh_ns "$TBIN/kvmcount" --pid $sleeper --seconds 10 > "$WORK/fresh.out" 2> "$WORK/fresh.err"
+	"${IN_FRESH_NS[@]}" "$TBIN/kvmcount" --pid $sleeper --seconds 10 > "$WORK/fresh.out" 2> "$WORK/fresh.err"
 	wait $sleeper
 	check "without tracefs: the loader mounts it and attaches to kvm:kvm_exit" grep -qx ready "$WORK/fresh.out"
 	check "without tracefs: the loader says it mounted tracefs" \
 		grep -q "tracefs was not mounted: mounted it at /sys/kernel/tracing" "$WORK/fresh.err"
 
-	in_fresh_ns "$BIN/vigil-probe" --no-libvirt --once --stdout --host kvm-fresh \
+	"${IN_FRESH_NS[@]}" "$BIN/vigil-probe" --no-libvirt --once --stdout --host kvm-fresh \
 		> "$WORK/probe-fresh.out" 2> "$WORK/probe-fresh.err"
 	check "without tracefs: vigil-probe says it mounted tracefs" \
 		grep -q "vigil-probe\[info\]: tracefs was not mounted: mounted it at /sys/kernel/tracing" "$WORK/probe-fresh.err"
@@ -112,7 +112,7 @@ fi
 # it must say why it cannot count KVM exits, keep running, and the host's
 # entry must report the family absent.
 start_collector "$DB" "$URL" || { check "collector starts" false; exit 0; }
-in_fresh_ns setpriv --bounding-set -sys_admin --inh-caps -sys_admin \
+"${IN_FRESH_NS[@]}" setpriv --bounding-set -sys_admin --inh-caps -sys_admin \
 	"$BIN/vigil-probe" --no-libvirt --host kvm-nomount --collector "$URL" > "$WORK/nomount.log" 2>&1 &
 PROBE=$!; started $PROBE
 wait_for "grep -q 'sampling every' '$WORK/nomount.log'" 10
@@ -127,7 +127,7 @@ sed 's/^/  /' "$WORK/hosts.txt"
 check "vigilctl hosts --json reports kvm absent" host_family_in "$WORK/hosts.json" kvm-nomount families_absent kvm
 check "vigilctl hosts --json reports cpu counted" host_family_in "$WORK/hosts.json" kvm-nomount families_counted cpu
 check "vigilctl hosts shows kvm in the ABSENT column" absent_column_is "$WORK/hosts.txt" kvm-nomount kvm
-kill $PROBE
+kill $PROBE; wait $PROBE
 
 # --- counting a tiny guest ----------------------------------------------------
 : > "$WORK/tiny.out"
@@ -141,7 +141,7 @@ fi
 wait_for "grep -q '^State:.*T' /proc/$TINY/status" 5
 
 : > "$WORK/count.out"
-in_fresh_ns "$TBIN/kvmcount" --pid $TINY --slot $SLOT --seconds 30 > "$WORK/count.out" 2> "$WORK/count.err" &
+"${IN_FRESH_NS[@]}" "$TBIN/kvmcount" --pid $TINY --slot $SLOT --seconds 30 > "$WORK/count.out" 2> "$WORK/count.err" &
 COUNT=$!; started $COUNT
 wait_for "grep -Eq '^(ready|degraded)' '$WORK/count.out'" 10
 check "the loader loads and attaches to kvm:kvm_exit on this kernel" grep -qx ready "$WORK/count.out"
@@ -150,7 +150,7 @@ check "the loader loads and attaches to kvm:kvm_exit on this kernel" grep -qx re
 # perf, when installed, counts the same events independently.
 PERF=
 if command -v perf > /dev/null; then
-	in_fresh_ns sh -c "mount -t tracefs nodev /sys/kernel/tracing &&
+	"${IN_FRESH_NS[@]}" sh -c "mount -t tracefs nodev /sys/kernel/tracing &&
 		exec perf stat -x, -e kvm:kvm_exit -p $TINY -o '$WORK/perf.out'" > /dev/null 2>&1 &
 	PERF=$!; started $PERF
 	sleep 0.5 # perf has opened its counter
