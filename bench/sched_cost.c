@@ -21,7 +21,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "cpu_probe.h"
+#include "bpf_loader.h"
+#include "cpu_sched_loader.h"
 #include "cpu_sched.skel.h"
 #include "disk_io.skel.h"
 #include "empty_sched.skel.h"
@@ -129,6 +130,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: sched_cost [ROUND_TRIPS 1-10000000]\n");
 		return 2;
 	}
+	libbpf_set_print(bpf_loader_print); /* warnings only, as in vigil-probe */
 	if (cpu_probe_open(&vigil, err, sizeof(err)) < 0) {
 		fprintf(stderr, "sched_cost: %s\n", err);
 		goto out;

@@ -1,4 +1,4 @@
-/* Types shared by bpf/cpu_sched.bpf.c and its loader userspace/cpu_probe.c.
+/* Types shared by bpf/cpu_sched.bpf.c and its loader userspace/cpu_sched.c.
  *
  * The probe tells the kernel which threads belong to which VM (a "slot") and
  * which vCPU each thread runs. Each watched thread has one entry in the

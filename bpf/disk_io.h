@@ -1,4 +1,4 @@
-/* Types shared by bpf/disk_io.bpf.c and its loader userspace/disk_probe.c.
+/* Types shared by bpf/disk_io.bpf.c and its loader userspace/disk_io.c.
  *
  * A VM's virtual disk is a file QEMU opened; the loader tells the kernel
  * which (QEMU tgid, fd) is which (VM slot, disk). The programs time every

@@ -3,10 +3,10 @@
  *
  * KVM fires kvm_exit on the vCPU thread each time the guest leaves guest
  * mode. Events of processes that are not watched (kvm_processes, filled by
- * the loader) cost one hash lookup. See kvm_exit_maps.h. */
+ * the loader) cost one hash lookup. See kvm_exit.h. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include "kvm_exit_maps.h"
+#include "kvm_exit.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

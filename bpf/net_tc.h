@@ -1,4 +1,4 @@
-/* Types shared by bpf/net_tc.bpf.c and its loader userspace/net_probe.c.
+/* Types shared by bpf/net_tc.bpf.c and its loader userspace/net_tc.c.
  *
  * The loader attaches the two tc programs to each monitored interface (a
  * VM's tap) and creates that interface's entry in iface_counters first; the

@@ -281,6 +281,23 @@ static json_object *vm_info_json(const Vigil__VmInfo *v)
 	return o;
 }
 
+static json_object *strings_json(char **v, size_t n)
+{
+	json_object *a = json_object_new_array();
+	for (size_t i = 0; a && i < n; i++)
+		json_object_array_add(a, json_object_new_string(v[i]));
+	return a;
+}
+
+/* "kvm,net", or "-" when no family is absent (or the probe does not say). */
+static void families_text(char *buf, size_t len, char **v, size_t n)
+{
+	size_t used = 0;
+	snprintf(buf, len, "-");
+	for (size_t i = 0; i < n && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "," : "", v[i]);
+}
+
 int hosts_print(FILE *f, const Vigil__HostsReply *r, enum view_format fmt)
 {
 	if (fmt == VIEW_JSON) {
@@ -295,6 +312,9 @@ int hosts_print(FILE *f, const Vigil__HostsReply *r, enum view_format fmt)
 			json_object_object_add(o, "last_seq", json_object_new_uint64(h->last_seq));
 			add_time(o, "first_seen", h->first_seen_ms);
 			add_time(o, "last_seen", h->last_seen_ms);
+			json_object_object_add(o, "families_counted",
+					       strings_json(h->families_counted, h->n_families_counted));
+			json_object_object_add(o, "families_absent", strings_json(h->families_absent, h->n_families_absent));
 			json_object_array_add(a, o);
 		}
 		json_object *root = json_object_new_object();
@@ -302,14 +322,16 @@ int hosts_print(FILE *f, const Vigil__HostsReply *r, enum view_format fmt)
 		json_object_object_add(root, "now_ms", json_object_new_int64(r->now_ms));
 		return print_json(f, root);
 	}
-	fprintf(f, "%-24s %-6s %5s %9s  %-24s %s\n", "HOST", "STATE", "VMS", "INTERVAL", "LAST SEEN", "FIRST SEEN");
+	fprintf(f, "%-24s %-6s %5s %9s  %-24s %-24s %s\n", "HOST", "STATE", "VMS", "INTERVAL", "LAST SEEN",
+		"FIRST SEEN", "ABSENT");
 	for (size_t i = 0; i < r->n_hosts; i++) {
 		const Vigil__HostInfo *h = r->hosts[i];
-		char last[40], first[40], iv[16];
+		char last[40], first[40], iv[16], absent[64];
 		when(last, sizeof(last), h->last_seen_ms);
 		when(first, sizeof(first), h->first_seen_ms);
 		format_duration(iv, sizeof(iv), h->interval_ms);
-		fprintf(f, "%-24s %-6s %5u %9s  %-24s %s\n", h->name, h->state, h->vms, iv, last, first);
+		families_text(absent, sizeof(absent), h->families_absent, h->n_families_absent);
+		fprintf(f, "%-24s %-6s %5u %9s  %-24s %-24s %s\n", h->name, h->state, h->vms, iv, last, first, absent);
 	}
 	if (r->n_hosts == 0)
 		fprintf(f, "(no host has reported yet)\n");

@@ -22,15 +22,21 @@ static inline uint64_t clock_monotonic_ns(void)
 
 static inline int64_t clock_monotonic_ms(void)
 {
-	return (int64_t)(clock_monotonic_ns() / 1000000u);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The CLOCK_MONOTONIC time ms from now, as pthread_cond_timedwait takes it
- * on a condition variable whose clock is CLOCK_MONOTONIC. */
+/* CLOCK_MONOTONIC ms from now, as the absolute time pthread_cond_timedwait()
+ * takes. The condition variable must be set to that clock
+ * (pthread_condattr_setclock): a deadline on the wall clock would move when
+ * the clock is set. A negative ms is taken as 0. */
 static inline struct timespec clock_deadline_after_ms(int64_t ms)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (ms < 0)
+		ms = 0;
 	ts.tv_sec += (time_t)(ms / 1000);
 	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
 	if (ts.tv_nsec >= 1000000000L) {

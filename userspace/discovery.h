@@ -3,7 +3,16 @@
  *
  * libvirt is never on the sampling path: a discovery thread owns the libvirt
  * connection and publishes snapshots of the VM list; the sampler only ever
- * takes the latest snapshot, which never blocks on libvirt. */
+ * takes the latest snapshot, which never blocks on libvirt.
+ *
+ * Implemented in:
+ *   procfs.c           threads and vCPU indexes from /proc (and procfs.h,
+ *                      the /proc helpers the other files share)
+ *   cgroups.c          a process's cgroup and its memory usage file
+ *   pid_target.c       --pid targets
+ *   libvirt_domains.c  one listing of libvirt's running domains
+ *   domain_xml.c       interfaces and disks from a domain's XML
+ *   discovery.c        the discovery thread and the domain event thread */
 #ifndef VIGIL_DISCOVERY_H
 #define VIGIL_DISCOVERY_H
 

@@ -1,5 +1,5 @@
 /* A VM's virtual disks in the sampler: finds QEMU's descriptors of each disk
- * image, has the kernel count them (userspace/disk_probe.c), and turns the
+ * image, has the kernel count them (userspace/disk_io.c), and turns the
  * counts into per-interval disk.* samples tagged dev=vda, .... */
 #ifndef VIGIL_DISK_SAMPLER_H
 #define VIGIL_DISK_SAMPLER_H
@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "discovery.h"
-#include "disk_probe.h"
+#include "disk_io_loader.h"
 #include "vigil.pb-c.h"
 
 struct disk_state {

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kvm_exit.h"
+#include "kvm_exit_loader.h"
 #include "vigil.pb-c.h"
 
 struct exit_count {

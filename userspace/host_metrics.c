@@ -192,6 +192,23 @@ static int emit_prog(struct host_metrics *h, Vigil__VmSamples *vm, uint32_t id)
 	return rc;
 }
 
+/* Every interval, so that the collector's latest reading tells which
+ * families this probe counts (vigilctl hosts shows the absent ones). */
+static int emit_families(const struct host_metrics *h, Vigil__VmSamples *vm)
+{
+	static const char *const names[PROBE_FAMILY_COUNT] = {
+		[PROBE_FAMILY_CPU] = "cpu",
+		[PROBE_FAMILY_KVM] = "kvm",
+		[PROBE_FAMILY_NET] = "net",
+		[PROBE_FAMILY_DISK] = "disk",
+	};
+
+	for (int f = 0; f < PROBE_FAMILY_COUNT; f++)
+		if (batch_add_sample(vm, "probe.family_counted", h->family_counted[f], "family", names[f]) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
 static int emit_bpf(struct host_metrics *h, Vigil__VmSamples *vm)
 {
 	__u32 id = 0;
@@ -215,7 +232,7 @@ int host_metrics_emit(struct host_metrics *h, Vigil__Batch *b, const char *host,
 	if (vm)
 		vm->counters_reset = !h->primed;
 	if (!vm || add(vm, "host.up", 1) < 0 || add(vm, "host.vms", vms) < 0 || emit_cpu(h, vm, window_ns) < 0 ||
-	    emit_memory(vm) < 0 || emit_bpf(h, vm) < 0)
+	    emit_memory(vm) < 0 || emit_families(h, vm) < 0 || emit_bpf(h, vm) < 0)
 		return -ENOMEM;
 	h->primed = true;
 	return 0;

@@ -1,8 +1,8 @@
 /* The hypervisor itself and the probe, as one more entry of each batch
  * (source "host", named after the host): CPU and memory of the host, the
- * number of VMs monitored, a heartbeat, the probe's own CPU and memory and,
- * when kernel.bpf_stats_enabled is on, the run time of Vigil's BPF
- * programs. */
+ * number of VMs monitored, a heartbeat, the probe's own CPU and memory,
+ * which metric families it counts and, when kernel.bpf_stats_enabled is
+ * on, the run time of Vigil's BPF programs. */
 #ifndef VIGIL_HOST_METRICS_H
 #define VIGIL_HOST_METRICS_H
 
@@ -11,7 +11,18 @@
 
 #include "vigil.pb-c.h"
 
+/* The metric families that need a kernel program: each is counted only
+ * when its loader started (probe.family_counted, tag family=NAME). */
+enum probe_family {
+	PROBE_FAMILY_CPU,  /* cpu.*, mem.minor_faults, mem.major_faults (cpu_sched) */
+	PROBE_FAMILY_KVM,  /* kvm.exits (kvm_exit) */
+	PROBE_FAMILY_NET,  /* net.* (net_tc) */
+	PROBE_FAMILY_DISK, /* disk.* (disk_io) */
+	PROBE_FAMILY_COUNT
+};
+
 struct host_metrics {
+	bool family_counted[PROBE_FAMILY_COUNT]; /* set by the caller once its loaders started */
 	bool primed;              /* a first reading exists */
 	uint64_t cpu_busy, cpu_total;   /* /proc/stat jiffies, all CPUs */
 	uint64_t self_ticks;      /* the probe's utime + stime */

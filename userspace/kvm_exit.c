@@ -1,5 +1,5 @@
 /* Loader and reader for bpf/kvm_exit.bpf.c, and exit reason names. */
-#include "kvm_exit.h"
+#include "kvm_exit_loader.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -12,9 +12,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "kvm_exit_maps.h"
+#include "kvm_exit.h"
 #include "kvm_exit.skel.h"
+#include "bpf_loader.h"
 #include "map_util.h"
+#include "tracefs.h"
 
 _Static_assert(KVM_EXIT_ISA_VMX == VIGIL_KVM_ISA_VMX && KVM_EXIT_ISA_SVM == VIGIL_KVM_ISA_SVM,
 	       "the loader and the kernel program must agree on ISA values");
@@ -260,13 +262,6 @@ struct kvm_probe {
 	int ncpus;
 };
 
-/* Where tracefs may be mounted; libbpf attaches classic tracepoints through
- * the same two. */
-static const char *const tracefs_dirs[] = {
-	"/sys/kernel/tracing",
-	"/sys/kernel/debug/tracing",
-};
-
 /* 0 if path is a directory, else a negative errno. */
 static int stat_dir(const char *path)
 {
@@ -277,47 +272,49 @@ static int stat_dir(const char *path)
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
-/* Checks that tracefs shows the kvm:kvm_exit event. Without it, loading the
- * program would fail on a missing BTF type (KVM's types are not in the
- * kernel) and attaching on a missing event, both with messages that do not
- * say "KVM is not loaded"; this says it first. */
+/* Checks that tracefs shows the kvm:kvm_exit event, mounting tracefs first
+ * on a host that has not. Without the event, loading the program would fail
+ * on a missing BTF type (KVM's types are not in the kernel) and attaching on
+ * a missing event, both with messages that do not say "KVM is not loaded";
+ * this says it first. */
 static int check_kvm_exit_event(char *err, size_t errlen)
 {
 	static const char step[] = "checking for the kvm:kvm_exit tracepoint";
-	char events[64], event[96];
-	int rc;
+	char tracefs[64], event[96], why[400];
+	int rc = tracefs_ensure_mounted(tracefs, sizeof(tracefs), why, sizeof(why));
 
-	for (size_t i = 0; i < ARRAY_LEN(tracefs_dirs); i++) {
-		const char *failed = events;
-
-		snprintf(events, sizeof(events), "%s/events", tracefs_dirs[i]);
-		rc = stat_dir(events);
-		if (rc == -ENOENT || rc == -ENOTDIR)
-			continue; /* not mounted there */
-		if (rc == 0) {
-			snprintf(event, sizeof(event), "%s/kvm/kvm_exit", events);
-			failed = event;
-			rc = stat_dir(event);
-			if (rc == -ENOENT || rc == -ENOTDIR) {
-				snprintf(err, errlen, "%s: no %s: KVM is not loaded on this host", step, event);
-				return -ENOENT;
-			}
-		}
-		if (rc)
-			snprintf(err, errlen, "%s: %s: %s (is this root?)", step, failed, strerror(-rc));
-		return rc;
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", step, why);
+		return -ENODEV;
 	}
-	snprintf(err, errlen, "%s: tracefs is not mounted at %s or %s (mount -t tracefs nodev %s)",
-		 step, tracefs_dirs[0], tracefs_dirs[1], tracefs_dirs[0]);
-	return -ENODEV;
+	snprintf(event, sizeof(event), "%s/events/kvm/kvm_exit", tracefs);
+	rc = stat_dir(event);
+	if (rc == -ENOENT || rc == -ENOTDIR) {
+		snprintf(err, errlen, "%s: no %s: KVM is not loaded on this host", step, event);
+		return -ENOENT;
+	}
+	if (rc)
+		snprintf(err, errlen, "%s: %s: %s (is this root?)", step, event, strerror(-rc));
+	return rc;
 }
+
+static struct bpf_object_skeleton *open_skeleton(void *ctx)
+{
+	struct kvm_probe *p = ctx;
+
+	p->skel = kvm_exit__open();
+	return p->skel ? p->skel->skeleton : NULL;
+}
+
+static const struct bpf_loader_ops kvm_exit_ops = {
+	.program = "kvm_exit",
+	.open = open_skeleton,
+	.load_hint = " (is this root? is there BTF in /sys/kernel/btf/, for vmlinux and, if KVM is a module, for kvm?)",
+};
 
 int kvm_probe_open(struct kvm_probe **out, char *err, size_t errlen)
 {
-	static const char hint_root_btf[] =
-		" (is this root? is there BTF in /sys/kernel/btf/, for vmlinux and, if KVM is a module, for kvm?)";
 	struct kvm_probe *p;
-	const char *step, *hint = "";
 	int rc;
 
 	*out = NULL;
@@ -329,40 +326,17 @@ int kvm_probe_open(struct kvm_probe **out, char *err, size_t errlen)
 		snprintf(err, errlen, "allocating the KVM exit probe: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	libbpf_warnings_only();
-
-	step = "opening BPF skeleton";
-	p->skel = kvm_exit__open();
-	if (!p->skel) {
-		rc = errno ? -errno : -EINVAL;
-		goto fail;
+	rc = bpf_loader_start(&kvm_exit_ops, p, err, errlen);
+	if (rc < 0) {
+		kvm_probe_close(p);
+		return rc;
 	}
-	step = "loading the kvm_exit BPF program";
-	hint = hint_root_btf;
-	rc = kvm_exit__load(p->skel);
-	if (rc)
-		goto fail;
-	step = "attaching to the kvm:kvm_exit tracepoint";
-	hint = "";
-	rc = kvm_exit__attach(p->skel);
-	if (rc)
-		goto fail;
-	step = "counting possible CPUs";
-	rc = libbpf_num_possible_cpus();
-	if (rc < 0)
-		goto fail;
-
 	p->ncpus = rc;
 	p->processes_fd = bpf_map__fd(p->skel->maps.kvm_processes);
 	p->counts_fd = bpf_map__fd(p->skel->maps.kvm_exit_counts);
 	p->lost_fd = bpf_map__fd(p->skel->maps.kvm_exit_lost);
 	*out = p;
 	return 0;
-
-fail:
-	snprintf(err, errlen, "%s: %s%s", step, strerror(-rc), hint);
-	kvm_probe_close(p);
-	return rc;
 }
 
 void kvm_probe_close(struct kvm_probe *p)

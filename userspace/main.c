@@ -9,13 +9,14 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "bpf_loader.h"
 #include "clock.h"
-#include "cpu_probe.h"
+#include "cpu_sched_loader.h"
 #include "discovery.h"
 #include "host_metrics.h"
-#include "kvm_exit.h"
-#include "net_probe.h"
-#include "disk_probe.h"
+#include "kvm_exit_loader.h"
+#include "net_tc_loader.h"
+#include "disk_io_loader.h"
 #include "log.h"
 #include "probe_args.h"
 #include "sampler.h"
@@ -219,6 +220,10 @@ static int start_components(struct probe *p)
 		log_error("%s", err);
 		return -1;
 	}
+	p->host_metrics.family_counted[PROBE_FAMILY_CPU] = true;
+	p->host_metrics.family_counted[PROBE_FAMILY_KVM] = p->kvm != NULL;
+	p->host_metrics.family_counted[PROBE_FAMILY_NET] = p->net != NULL;
+	p->host_metrics.family_counted[PROBE_FAMILY_DISK] = p->disk != NULL;
 	const struct sampler_probes optional = { .kvm = p->kvm, .net = p->net, .disk = p->disk };
 	if (sampler_new(&p->sampler, p->cpu, &optional) < 0) {
 		log_error("out of memory");
@@ -261,6 +266,8 @@ int main(int argc, char **argv)
 		break;
 	}
 	log_init("vigil-probe", p.args.log_level);
+	/* Once, for every loader: library code never sets it. */
+	libbpf_set_print(bpf_loader_print);
 	if (resolve_host(&p) < 0 || init_pid_targets(&p) < 0)
 		return EXIT_USAGE;
 	install_signals();

@@ -1,12 +1,9 @@
 #include "map_util.h"
 
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 
 int map_keys_list(int fd, size_t key_size, size_t max_entries, void **out)
 {
@@ -68,18 +65,6 @@ int map_set_u32(int fd, uint32_t key, uint32_t value)
 	if (bpf_map_update_elem(fd, &key, &value, BPF_ANY))
 		return -errno;
 	return 0;
-}
-
-static int print_warnings(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level > LIBBPF_WARN)
-		return 0;
-	return vfprintf(stderr, fmt, ap);
-}
-
-void libbpf_warnings_only(void)
-{
-	libbpf_set_print(print_warnings);
 }
 
 int map_sum_percpu_u64(int fd, const void *key, uint64_t *percpu, int ncpus, uint64_t *out)

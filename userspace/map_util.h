@@ -27,8 +27,4 @@ int map_set_u32(int fd, uint32_t key, uint32_t value);
  * Returns -ENOENT if the key is gone, or -errno. */
 int map_sum_percpu_u64(int fd, const void *key, uint64_t *percpu, int ncpus, uint64_t *out);
 
-/* Routes libbpf's own messages to stderr, warnings only: its info and debug
- * output is noise in a daemon. */
-void libbpf_warnings_only(void);
-
 #endif

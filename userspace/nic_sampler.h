@@ -1,5 +1,5 @@
 /* A VM's network interfaces in the sampler: the tc counters on each tap
- * (userspace/net_probe.c) turned into per-interval net.* samples tagged with
+ * (userspace/net_tc.c) turned into per-interval net.* samples tagged with
  * the interface's host device and the guest's MAC. */
 #ifndef VIGIL_NIC_SAMPLER_H
 #define VIGIL_NIC_SAMPLER_H
@@ -7,7 +7,7 @@
 #include <stdbool.h>
 
 #include "discovery.h"
-#include "net_probe.h"
+#include "net_tc_loader.h"
 #include "vigil.pb-c.h"
 
 struct nic_state {

@@ -7,11 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cpu_probe.h"
+#include "cpu_sched_loader.h"
 #include "discovery.h"
-#include "kvm_exit.h"
-#include "net_probe.h"
-#include "disk_probe.h"
+#include "kvm_exit_loader.h"
+#include "net_tc_loader.h"
+#include "disk_io_loader.h"
 #include "vigil.pb-c.h"
 
 #define SAMPLER_MAX_VMS 1024

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "rpc.h"
 #include "wire.h"
@@ -89,14 +90,7 @@ static void pop_head(struct shipper *sh)
 
 static void wait_ms_locked(struct shipper *sh, int ms)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	struct timespec until = clock_deadline_after_ms(ms);
 	pthread_cond_timedwait(&sh->changed, &sh->lock, &until);
 }
 
@@ -195,12 +189,10 @@ void shipper_enqueue(struct shipper *sh, uint64_t seq, uint8_t *buf, size_t len)
 
 size_t shipper_drain(struct shipper *sh, int timeout_ms)
 {
-	struct timespec start, now;
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	int64_t start = clock_monotonic_ms();
 	pthread_mutex_lock(&sh->lock);
 	while (sh->count > 0) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		long elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+		int64_t elapsed = clock_monotonic_ms() - start;
 		if (elapsed >= timeout_ms)
 			break;
 		wait_ms_locked(sh, (int)(timeout_ms - elapsed));

@@ -2,7 +2,7 @@
  * rtnetlink: which qdisc holds an interface's ingress handle (clsact, or the
  * older ingress qdisc that excludes it), and whether a clsact hook still
  * holds any filter, so that a qdisc is never deleted under someone else's
- * filters. Used by userspace/net_probe.c. */
+ * filters. Used by userspace/net_tc.c. */
 #ifndef VIGIL_TC_NETLINK_H
 #define VIGIL_TC_NETLINK_H
 

@@ -353,7 +353,9 @@ int query_history(sqlite3 *db, int64_t now_ms, const Vigil__HistoryQuery *q, siz
 
 static const char hosts_sql[] =
 	"SELECT h.name, h.last_seq, h.interval_ms, h.first_seen, h.last_seen, "
-	"(SELECT count(*) FROM vms v WHERE v.host_id = h.id AND v.last_seen >= h.last_seen AND v.source <> 'host') "
+	"(SELECT count(*) FROM vms v WHERE v.host_id = h.id AND v.last_seen >= h.last_seen AND v.source <> 'host'), "
+	/* The hypervisor's own entry, which carries probe.family_counted. */
+	"(SELECT v.uuid FROM vms v WHERE v.host_id = h.id AND v.source = 'host' ORDER BY v.last_seen DESC LIMIT 1) "
 	"FROM hosts h ORDER BY h.name";
 
 static int grow(void *arrp, size_t n, size_t size)
@@ -368,6 +370,78 @@ static int grow(void *arrp, size_t n, size_t size)
 	return 0;
 }
 
+static int add_string(char ***arr, size_t *n, const char *s)
+{
+	char *copy = strdup(s);
+	if (!copy || grow(arr, *n, sizeof(**arr)) < 0) {
+		free(copy);
+		return -1;
+	}
+	(*arr)[(*n)++] = copy;
+	return 0;
+}
+
+/* history_current callback: files a probe.family_counted reading under
+ * counted or absent. Non-zero (out of memory) stops the scan. */
+static int note_family(const struct history_row *row, void *arg)
+{
+	static const char tag[] = "family=";
+	Vigil__HostInfo *h = arg;
+	if (strcmp(row->metric, "probe.family_counted") != 0 || strncmp(row->tags, tag, sizeof(tag) - 1) != 0)
+		return 0;
+	const char *name = row->tags + sizeof(tag) - 1;
+	return row->value != 0 ? add_string(&h->families_counted, &h->n_families_counted, name)
+			       : add_string(&h->families_absent, &h->n_families_absent, name);
+}
+
+/* The families of each host, from the open intervals of its own entry
+ * (entry_uuids[i], NULL when it has none). */
+static int hosts_families(sqlite3 *db, Vigil__HostsReply *r, char **entry_uuids, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < r->n_hosts; i++) {
+		int rc = entry_uuids[i] ? history_current(db, entry_uuids[i], note_family, r->hosts[i], err, errlen) : 0;
+		if (rc > 0)
+			snprintf(err, errlen, "hosts query: out of memory");
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
+static Vigil__HostInfo *host_info_row(sqlite3_stmt *st, int64_t now_ms)
+{
+	Vigil__HostInfo *h = malloc(sizeof(*h));
+	if (!h)
+		return NULL;
+	vigil__host_info__init(h);
+	h->name = column_dup(st, 0);
+	h->last_seq = (uint64_t)sqlite3_column_int64(st, 1);
+	h->interval_ms = (uint32_t)sqlite3_column_int64(st, 2);
+	h->first_seen_ms = sqlite3_column_int64(st, 3);
+	h->last_seen_ms = sqlite3_column_int64(st, 4);
+	h->vms = (uint32_t)sqlite3_column_int64(st, 5);
+	h->state = strdup(now_ms - h->last_seen_ms > STATUS_STALE_INTERVALS * (int64_t)h->interval_ms ? "stale" : "up");
+	if (!h->name || !h->state) {
+		vigil__host_info__free_unpacked(h, NULL);
+		return NULL;
+	}
+	return h;
+}
+
+/* Appends a host and its own entry's UUID (NULL: none). */
+static int append_host(Vigil__HostsReply *r, char ***uuids, Vigil__HostInfo *h, const unsigned char *uuid)
+{
+	char *copy = uuid ? strdup((const char *)uuid) : NULL;
+	if ((uuid && !copy) || grow(&r->hosts, r->n_hosts, sizeof(*r->hosts)) < 0 ||
+	    grow(uuids, r->n_hosts, sizeof(**uuids)) < 0) {
+		free(copy);
+		return -1;
+	}
+	(*uuids)[r->n_hosts] = copy;
+	r->hosts[r->n_hosts++] = h;
+	return 0;
+}
+
 int query_hosts(sqlite3 *db, int64_t now_ms, Vigil__HostsReply **out, char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
@@ -379,29 +453,22 @@ int query_hosts(sqlite3 *db, int64_t now_ms, Vigil__HostsReply **out, char *err,
 	}
 	vigil__hosts_reply__init(r);
 	r->now_ms = now_ms;
+	char **uuids = NULL;
 	int rc, oom = 0;
 	while (!oom && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		Vigil__HostInfo *h = malloc(sizeof(*h));
-		if (!h || grow(&r->hosts, r->n_hosts, sizeof(*r->hosts)) < 0) {
-			free(h);
-			oom = 1;
-			break;
-		}
-		vigil__host_info__init(h);
-		r->hosts[r->n_hosts++] = h;
-		h->name = column_dup(st, 0);
-		h->last_seq = (uint64_t)sqlite3_column_int64(st, 1);
-		h->interval_ms = (uint32_t)sqlite3_column_int64(st, 2);
-		h->first_seen_ms = sqlite3_column_int64(st, 3);
-		h->last_seen_ms = sqlite3_column_int64(st, 4);
-		h->vms = (uint32_t)sqlite3_column_int64(st, 5);
-		h->state = strdup(now_ms - h->last_seen_ms > STATUS_STALE_INTERVALS * (int64_t)h->interval_ms ? "stale"
-													  : "up");
-		oom = !h->name || !h->state;
+		Vigil__HostInfo *h = host_info_row(st, now_ms);
+		oom = !h || append_host(r, &uuids, h, sqlite3_column_text(st, 6)) < 0;
+		if (oom && h)
+			vigil__host_info__free_unpacked(h, NULL);
 	}
 	sqlite3_finalize(st);
-	if (oom || rc != SQLITE_DONE) {
+	if (oom || rc != SQLITE_DONE)
 		snprintf(err, errlen, "hosts query: %s", oom ? "out of memory" : sqlite3_errmsg(db));
+	int failed = oom || rc != SQLITE_DONE || hosts_families(db, r, uuids, err, errlen) < 0;
+	for (size_t i = 0; i < r->n_hosts; i++)
+		free(uuids[i]);
+	free(uuids);
+	if (failed) {
 		vigil__hosts_reply__free_unpacked(r, NULL);
 		return -1;
 	}

@@ -25,7 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kvm_exit.h"
+#include "bpf_loader.h"
+#include "kvm_exit_loader.h"
 
 #define MAX_SECONDS 600
 
@@ -154,6 +155,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	libbpf_set_print(bpf_loader_print); /* as vigil-probe does */
 	rc = kvm_probe_open(&p, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "kvmcount: KVM exits not counted: %s\n", err);

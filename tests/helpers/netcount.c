@@ -1,10 +1,10 @@
-/* Test driver for the network loader (userspace/net_probe.c).
+/* Test driver for the network loader (userspace/net_tc.c).
  *
  *   netcount IFNAME
  *
  * Attaches to IFNAME and prints "ready IFNAME ifindex=N". Then:
  *   SIGUSR1, or a line on stdin: prints the counters (the guest's view, see
- *     net_probe.h) as
+ *     net_tc_loader.h) as
  *     rx_bytes=.. rx_packets=.. tx_bytes=.. tx_packets=.. rx_drops=.. tx_drops=..
  *     or "read: MESSAGE" if they cannot be read;
  *   SIGUSR2: attaches again (idempotent) and prints "attached" or
@@ -24,7 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "net_probe.h"
+#include "bpf_loader.h"
+#include "net_tc_loader.h"
 
 #define MAX_SECONDS 600
 
@@ -108,6 +109,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* As vigil-probe does: the kernel's reasons go into the messages. */
+	libbpf_set_print(bpf_loader_print);
 	/* Blocked before anything else, so that an early signal waits. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGUSR1);

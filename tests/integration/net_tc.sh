@@ -1,4 +1,4 @@
-# Network counting with tc (bpf/net_tc.bpf.c, userspace/net_probe.c) on the
+# Network counting with tc (bpf/net_tc.bpf.c, userspace/net_tc.c) on the
 # real kernel, driven through tests/helpers/netcount: exact packet and byte
 # counts both ways on a veth that stands in for a VM's tap, agreement with
 # the interface's own statistics, drops, coexistence with other tc filters,

@@ -1,6 +1,7 @@
 /* Finding a VM's cgroup, its memory usage file and its vCPU threads on each
  * cgroup layout a hypervisor may have, with fixture trees standing in for
- * /proc and /sys/fs/cgroup (userspace/discovery.c, the "_at" functions):
+ * /proc and /sys/fs/cgroup (the "_at" functions of userspace/cgroups.c and
+ * procfs.c):
  *
  *   pure v2   one "0::" line; the v2 tree at the top, memory.current
  *             (most current hosts: systemd-machined or libvirt naming)

@@ -1,6 +1,7 @@
-/* Unit tests for userspace/discovery.c: /proc parsing, --pid targets, and
- * libvirt discovery against libvirt's built-in test:///default driver (one
- * running domain "test" that has no real process). No libvirtd needed. */
+/* Unit tests for discovery (userspace/discovery.h): /proc parsing, --pid
+ * targets, and libvirt discovery against libvirt's built-in test:///default
+ * driver (one running domain "test" that has no real process). No libvirtd
+ * needed. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

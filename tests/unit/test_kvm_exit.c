@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "kvm_exit.h"
+#include "kvm_exit_loader.h"
 
 struct known {
 	uint32_t reason;

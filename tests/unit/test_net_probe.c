@@ -1,5 +1,5 @@
 /* The pure parts of the network probe: turning a tap's host-side totals into
- * the guest's counters (userspace/net_probe.c), and walking rtnetlink
+ * the guest's counters (userspace/net_tc.c), and walking rtnetlink
  * replies (userspace/tc_netlink.c). The kernel side is covered by
  * tests/integration/net_tc.sh. */
 #include <setjmp.h>
@@ -13,7 +13,7 @@
 #include <errno.h>
 #include <linux/rtnetlink.h>
 
-#include "net_probe.h"
+#include "net_tc_loader.h"
 #include "tc_netlink.h"
 
 #define SEQ 4242

@@ -1,5 +1,5 @@
 /* Loader and reader for bpf/disk_io.bpf.c. */
-#include "disk_probe.h"
+#include "disk_io_loader.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -14,6 +14,7 @@
 
 #include "disk_io.h"
 #include "disk_io.skel.h"
+#include "bpf_loader.h"
 #include "log.h"
 #include "map_util.h"
 #include "pid_bitmap.h"
@@ -24,6 +25,7 @@ struct disk_probe {
 	struct disk_io *skel;
 	int fds_fd, totals_fd;
 	struct pid_bitmap tgids; /* processes with a watched disk */
+	bool with_uring;         /* the io_uring programs are loaded */
 	int ncpus;
 	struct vigil_disk_counters *percpu;
 };
@@ -43,45 +45,70 @@ static bool kernel_has_uring_tracepoints(void)
 	return found;
 }
 
-/* Opens and loads the programs, the io_uring pair only if with_uring. */
-static int load_programs(struct disk_probe *p, bool with_uring)
+static struct bpf_object_skeleton *open_skeleton(void *ctx)
 {
-	int rc;
+	struct disk_probe *p = ctx;
 
 	p->skel = disk_io__open();
-	if (!p->skel)
-		return errno ? -errno : -EINVAL;
-	bpf_program__set_autoload(p->skel->progs.vigil_disk_uring_submit, with_uring);
-	bpf_program__set_autoload(p->skel->progs.vigil_disk_uring_complete, with_uring);
-	bpf_map__set_autocreate(p->skel->maps.uring_inflight, with_uring);
-	rc = pid_bitmap_size(p->skel->maps.disk_tgids);
-	if (!rc)
-		rc = disk_io__load(p->skel);
-	if (!rc)
-		rc = pid_bitmap_map(&p->tgids, p->skel->maps.disk_tgids);
-	if (rc) {
-		disk_io__destroy(p->skel);
-		p->skel = NULL;
-	}
-	return rc;
+	return p->skel ? p->skel->skeleton : NULL;
 }
 
-/* Loads everything, or, when the io_uring programs cannot be, the system
- * call programs alone: the other disk modes keep being counted, and the
- * operator is told once which one is not. */
-static int load_with_fallback(struct disk_probe *p)
+/* The io_uring pair only if with_uring. */
+static int choose_programs(void *ctx)
 {
-	const char *why = "this kernel has no io_uring_submit_req/io_uring_complete tracepoints";
+	struct disk_probe *p = ctx;
+
+	bpf_program__set_autoload(p->skel->progs.vigil_disk_uring_submit, p->with_uring);
+	bpf_program__set_autoload(p->skel->progs.vigil_disk_uring_complete, p->with_uring);
+	bpf_map__set_autocreate(p->skel->maps.uring_inflight, p->with_uring);
+	return pid_bitmap_size(p->skel->maps.disk_tgids);
+}
+
+static int map_process_bitmap(void *ctx)
+{
+	struct disk_probe *p = ctx;
+
+	return pid_bitmap_map(&p->tgids, p->skel->maps.disk_tgids);
+}
+
+static const struct bpf_loader_ops disk_io_ops = {
+	.program = "disk_io",
+	.open = open_skeleton,
+	.configure = choose_programs,
+	.configure_step = "choosing the programs and sizing the process bitmap",
+	.prepare = map_process_bitmap,
+	.prepare_step = "mapping the process bitmap",
+	.load_hint = " (is this root? is BTF at /sys/kernel/btf/vmlinux?)",
+};
+
+/* Frees what a start made, so that it can be tried again. */
+static void unload(struct disk_probe *p)
+{
+	pid_bitmap_unmap(&p->tgids);
+	disk_io__destroy(p->skel);
+	p->skel = NULL;
+}
+
+/* Starts everything, or, when the io_uring programs cannot be loaded or
+ * attached, the system call programs alone: the other disk modes keep being
+ * counted, and the operator is told once which one is not. Returns as
+ * bpf_loader_start. */
+static int start_with_fallback(struct disk_probe *p, char *err, size_t errlen)
+{
+	char why[600] = "this kernel has no io_uring_submit_req/io_uring_complete tracepoints", failed[512];
 	int rc;
 
 	if (kernel_has_uring_tracepoints()) {
-		rc = load_programs(p, true);
-		if (!rc)
-			return 0;
-		why = "its programs did not load on this kernel";
+		p->with_uring = true;
+		rc = bpf_loader_start(&disk_io_ops, p, failed, sizeof(failed));
+		if (rc > 0)
+			return rc;
+		snprintf(why, sizeof(why), "its programs did not start on this kernel (%s)", failed);
+		unload(p);
 	}
-	rc = load_programs(p, false);
-	if (!rc)
+	p->with_uring = false;
+	rc = bpf_loader_start(&disk_io_ops, p, err, errlen);
+	if (rc > 0)
 		log_warn("disk I/O through io_uring (QEMU io='io_uring') not counted: %s; "
 			 "read/write system calls still are", why);
 	return rc;
@@ -90,46 +117,36 @@ static int load_with_fallback(struct disk_probe *p)
 int disk_probe_open(struct disk_probe **out, char *err, size_t errlen)
 {
 	struct disk_probe *p = calloc(1, sizeof(*p));
-	const char *step = "allocating";
-	int rc = -ENOMEM;
+	int rc;
 
 	*out = NULL;
-	if (!p)
-		goto fail;
-	step = "loading the disk programs";
-	rc = load_with_fallback(p);
-	if (rc)
-		goto fail;
-	step = "attaching the disk programs to sys_enter/sys_exit and io_uring";
-	rc = disk_io__attach(p->skel);
-	if (rc)
-		goto fail;
-	step = "counting possible CPUs";
-	rc = libbpf_num_possible_cpus();
-	if (rc < 0)
-		goto fail;
+	if (!p) {
+		snprintf(err, errlen, "allocating the disk probe: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	rc = start_with_fallback(p, err, errlen);
+	if (rc < 0) {
+		disk_probe_close(p);
+		return rc;
+	}
 	p->ncpus = rc;
-	rc = -ENOMEM;
-	step = "allocating";
 	p->percpu = calloc((size_t)p->ncpus, sizeof(*p->percpu));
-	if (!p->percpu)
-		goto fail;
+	if (!p->percpu) {
+		snprintf(err, errlen, "disk_io: allocating the per-CPU read buffer: %s", strerror(ENOMEM));
+		disk_probe_close(p);
+		return -ENOMEM;
+	}
 	p->fds_fd = bpf_map__fd(p->skel->maps.disk_fds);
 	p->totals_fd = bpf_map__fd(p->skel->maps.disk_totals);
 	*out = p;
 	return 0;
-fail:
-	snprintf(err, errlen, "%s: %s", step, strerror(-rc));
-	disk_probe_close(p);
-	return rc;
 }
 
 void disk_probe_close(struct disk_probe *p)
 {
 	if (!p)
 		return;
-	pid_bitmap_unmap(&p->tgids);
-	disk_io__destroy(p->skel);
+	unload(p);
 	free(p->percpu);
 	free(p);
 }

@@ -1,5 +1,5 @@
 /* Loader and reader for bpf/net_tc.bpf.c. */
-#include "net_probe.h"
+#include "net_tc_loader.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -17,6 +17,7 @@
 
 #include "net_tc.h"
 #include "net_tc.skel.h"
+#include "bpf_loader.h"
 #include "tc_netlink.h"
 
 /* Our program on one clsact hook. */
@@ -46,50 +47,26 @@ struct net_probe {
 	size_t nifaces, cap;
 };
 
-#define KERNEL_MSG_PREFIX "Kernel error message: "
-
-/* libbpf passes on the kernel's reason for every refused tc request as a
- * warning, also for the lookups that are expected to find nothing. The
- * reason is kept here instead, per thread as libbpf calls back in the
- * caller's thread, and added to the message of a step that fails. */
-static _Thread_local char kernel_msg[256];
-
-/* Only libbpf's warnings: its info and debug output is noise in a daemon. */
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	/* libbpf puts its own "libbpf: " before the message; both
-	 * prefixes are plain text, so the arguments still match. */
-	const char *reason = strstr(fmt, KERNEL_MSG_PREFIX);
-	size_t n;
-
-	if (level > LIBBPF_WARN)
-		return 0;
-	if (!reason)
-		return vfprintf(stderr, fmt, ap);
-	vsnprintf(kernel_msg, sizeof(kernel_msg), reason + strlen(KERNEL_MSG_PREFIX), ap);
-	n = strlen(kernel_msg);
-	if (n && kernel_msg[n - 1] == '\n')
-		kernel_msg[n - 1] = '\0';
-	return 0;
-}
-
 /* Writes "WHAT: strerror (kernel: REASON)" into err and returns rc (a
  * negative errno). The reason is the kernel's for the last tc request,
- * which is the failed one when kernel_msg was cleared before it. */
+ * which is the failed one when the reason was cleared before it. libbpf
+ * passes it on as a warning, also for lookups that are expected to find
+ * nothing; bpf_loader_print keeps it rather than printing it. */
 __attribute__((format(printf, 4, 5)))
 static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
 {
+	const char *reason = bpf_loader_kernel_reason();
 	char what[256];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	if (kernel_msg[0])
-		snprintf(err, errlen, "%s: %s (kernel: %s)", what, strerror(-rc), kernel_msg);
+	if (reason[0])
+		snprintf(err, errlen, "%s: %s (kernel: %s)", what, strerror(-rc), reason);
 	else
 		snprintf(err, errlen, "%s: %s", what, strerror(-rc));
-	kernel_msg[0] = '\0';
+	bpf_loader_clear_kernel_reason();
 	return rc;
 }
 
@@ -129,11 +106,36 @@ static int init_hook(struct net_hook *hook, const struct bpf_program *prog,
 	return 0;
 }
 
+static struct bpf_object_skeleton *open_skeleton(void *ctx)
+{
+	struct net_probe *p = ctx;
+
+	p->skel = net_tc__open();
+	return p->skel ? p->skel->skeleton : NULL;
+}
+
+/* Who our filters are: found again by program id and name on every
+ * interface, also those a previous probe left behind. */
+static int init_hooks(void *ctx)
+{
+	struct net_probe *p = ctx;
+	int rc = init_hook(&p->hooks[0], p->skel->progs.vigil_net_in, BPF_TC_INGRESS, "ingress");
+
+	return rc ? rc : init_hook(&p->hooks[1], p->skel->progs.vigil_net_out, BPF_TC_EGRESS, "egress");
+}
+
+static const struct bpf_loader_ops net_tc_ops = {
+	.program = "net_tc",
+	.open = open_skeleton,
+	.prepare = init_hooks,
+	.prepare_step = "reading the loaded programs' ids",
+	.load_hint = " (is this root? is BTF at /sys/kernel/btf/vmlinux?)",
+	.attach_later = true, /* per interface, by net_probe_attach() */
+};
+
 int net_probe_open(struct net_probe **out, char *err, size_t errlen)
 {
-	static const char hint_root_btf[] = " (is this root? is BTF at /sys/kernel/btf/vmlinux?)";
 	struct net_probe *p;
-	const char *step, *hint = "";
 	int rc;
 
 	*out = NULL;
@@ -142,45 +144,21 @@ int net_probe_open(struct net_probe **out, char *err, size_t errlen)
 		snprintf(err, errlen, "allocating the network probe: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	libbpf_set_print(libbpf_print);
-
-	step = "opening BPF skeleton";
-	p->skel = net_tc__open();
-	if (!p->skel) {
-		rc = errno ? -errno : -EINVAL;
-		goto fail;
+	rc = bpf_loader_start(&net_tc_ops, p, err, errlen);
+	if (rc < 0) {
+		net_probe_close(p);
+		return rc;
 	}
-	step = "loading BPF programs";
-	hint = hint_root_btf;
-	rc = net_tc__load(p->skel);
-	if (rc)
-		goto fail;
-	hint = "";
-	step = "reading the loaded programs' ids";
-	rc = init_hook(&p->hooks[0], p->skel->progs.vigil_net_in, BPF_TC_INGRESS, "ingress");
-	if (!rc)
-		rc = init_hook(&p->hooks[1], p->skel->progs.vigil_net_out, BPF_TC_EGRESS, "egress");
-	if (rc)
-		goto fail;
-	step = "counting possible CPUs";
-	rc = libbpf_num_possible_cpus();
-	if (rc < 0)
-		goto fail;
 	p->ncpus = rc;
-	step = "allocating the per-CPU read buffer";
 	p->percpu = calloc((size_t)p->ncpus, sizeof(*p->percpu));
 	if (!p->percpu) {
-		rc = -ENOMEM;
-		goto fail;
+		snprintf(err, errlen, "net_tc: allocating the per-CPU read buffer: %s", strerror(ENOMEM));
+		net_probe_close(p);
+		return -ENOMEM;
 	}
 	p->counters_fd = bpf_map__fd(p->skel->maps.iface_counters);
 	*out = p;
 	return 0;
-
-fail:
-	snprintf(err, errlen, "%s: %s%s", step, strerror(-rc), hint);
-	net_probe_close(p);
-	return rc;
 }
 
 void net_probe_close(struct net_probe *p)
@@ -282,7 +260,7 @@ static int ensure_clsact(struct net_iface *iface, char *err, size_t errlen)
 	char kind[32];
 	int rc;
 
-	kernel_msg[0] = '\0';
+	bpf_loader_clear_kernel_reason();
 	rc = bpf_tc_hook_create(&hook);
 	if (rc == 0) {
 		iface->created_qdisc = true;
@@ -290,7 +268,7 @@ static int ensure_clsact(struct net_iface *iface, char *err, size_t errlen)
 	}
 	if (rc != -EEXIST)
 		return fail(rc, err, errlen, "creating a clsact qdisc on %s", iface->name);
-	kernel_msg[0] = '\0'; /* "exclusivity flag on": expected */
+	bpf_loader_clear_kernel_reason(); /* "exclusivity flag on": expected */
 	/* The older ingress qdisc holds the same handle: filters meant for
 	 * egress would land on its only (ingress) hook. */
 	rc = tc_ingress_qdisc_kind(iface->ifindex, kind, sizeof(kind));
@@ -327,7 +305,7 @@ static int ensure_filter(struct net_iface *iface, const struct net_hook *hook, c
 	if (rc == 0)
 		opts.flags = BPF_TC_F_REPLACE;
 
-	kernel_msg[0] = '\0';
+	bpf_loader_clear_kernel_reason();
 	rc = bpf_tc_attach(&tch, &opts);
 	if (rc == -EINVAL)
 		return fail(rc, err, errlen, "attaching the %s filter on %s (are there non-bpf filters at priority %d?)",
@@ -400,7 +378,7 @@ static int remove_filter(const struct net_iface *iface, const struct net_hook *h
 	if (rc == -ENOENT || rc == -EINVAL || (rc == 0 && found.prog_id != hook->prog_id))
 		return 0;
 	if (rc == 0) {
-		kernel_msg[0] = '\0';
+		bpf_loader_clear_kernel_reason();
 		rc = bpf_tc_detach(&tch, &ours);
 	}
 	if (rc == 0 || rc == -ENOENT)
@@ -430,7 +408,7 @@ static int remove_qdisc_if_unused(const struct net_iface *iface, char *err, size
 		if (rc > 0)
 			return 0;
 	}
-	kernel_msg[0] = '\0';
+	bpf_loader_clear_kernel_reason();
 	rc = bpf_tc_hook_destroy(&hook);
 	if (rc && rc != -EINVAL && rc != -ENOENT)
 		return fail(rc, err, errlen, "removing the clsact qdisc we created on %s", iface->name);

@@ -1,5 +1,5 @@
 /* Loader and reader for bpf/cpu_sched.bpf.c. */
-#include "cpu_probe.h"
+#include "cpu_sched_loader.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <linux/types.h>
@@ -16,6 +15,8 @@
 
 #include "cpu_sched.h"
 #include "cpu_sched.skel.h"
+#include "bpf_loader.h"
+#include "clock.h"
 #include "log.h"
 #include "map_util.h"
 #include "pid_bitmap.h"
@@ -86,11 +87,50 @@ static int map_table(struct cpu_probe *p)
 	return 0;
 }
 
+static struct bpf_object_skeleton *open_skeleton(void *ctx)
+{
+	struct cpu_probe *p = ctx;
+
+	p->skel = cpu_sched__open();
+	return p->skel ? p->skel->skeleton : NULL;
+}
+
+static int size_bitmaps(void *ctx)
+{
+	struct cpu_probe *p = ctx;
+
+	return pid_bitmap_size(p->skel->maps.watched_tids);
+}
+
+/* Both sides share the bitmaps and the table; the kernel may use them from
+ * the moment the programs are attached. */
+static int map_shared_memory(void *ctx)
+{
+	struct cpu_probe *p = ctx;
+	int rc = pid_bitmap_map(&p->watched, p->skel->maps.watched_tids);
+
+	if (!rc)
+		rc = pid_bitmap_map(&p->used, p->skel->maps.threads_used);
+	if (!rc)
+		rc = map_table(p);
+	if (!rc)
+		p->table.used = p->used.words;
+	return rc;
+}
+
+static const struct bpf_loader_ops cpu_sched_ops = {
+	.program = "cpu_sched",
+	.open = open_skeleton,
+	.configure = size_bitmaps,
+	.configure_step = "sizing the thread bitmap",
+	.prepare = map_shared_memory,
+	.prepare_step = "mapping the thread table",
+	.load_hint = " (is this root? is BTF at /sys/kernel/btf/vmlinux?)",
+};
+
 int cpu_probe_open(struct cpu_probe **out, char *err, size_t errlen)
 {
-	static const char hint_root_btf[] = " (is this root? is BTF at /sys/kernel/btf/vmlinux?)";
 	struct cpu_probe *p;
-	const char *step, *hint = "";
 	int rc;
 
 	*out = NULL;
@@ -99,52 +139,16 @@ int cpu_probe_open(struct cpu_probe **out, char *err, size_t errlen)
 		snprintf(err, errlen, "allocating the CPU probe: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	libbpf_warnings_only();
-
-	step = "opening BPF skeleton";
-	p->skel = cpu_sched__open();
-	if (!p->skel) {
-		rc = errno ? -errno : -EINVAL;
-		goto fail;
+	rc = bpf_loader_start(&cpu_sched_ops, p, err, errlen);
+	if (rc < 0) {
+		cpu_probe_close(p);
+		return rc;
 	}
-	step = "sizing the thread bitmap";
-	rc = pid_bitmap_size(p->skel->maps.watched_tids);
-	if (rc)
-		goto fail;
-	step = "loading BPF programs";
-	hint = hint_root_btf;
-	rc = cpu_sched__load(p->skel);
-	if (rc)
-		goto fail;
-	step = "mapping the thread table";
-	hint = "";
-	rc = pid_bitmap_map(&p->watched, p->skel->maps.watched_tids);
-	if (!rc)
-		rc = pid_bitmap_map(&p->used, p->skel->maps.threads_used);
-	if (!rc)
-		rc = map_table(p);
-	if (rc)
-		goto fail;
-	p->table.used = p->used.words;
-	step = "attaching BPF programs";
-	rc = cpu_sched__attach(p->skel);
-	if (rc)
-		goto fail;
-	step = "counting possible CPUs";
-	rc = libbpf_num_possible_cpus();
-	if (rc < 0)
-		goto fail;
-
 	p->ncpus = rc;
 	p->processes_fd = bpf_map__fd(p->skel->maps.processes);
 	p->lost_fd = bpf_map__fd(p->skel->maps.threads_lost);
 	*out = p;
 	return 0;
-
-fail:
-	snprintf(err, errlen, "%s: %s%s", step, strerror(-rc), hint);
-	cpu_probe_close(p);
-	return rc;
 }
 
 void cpu_probe_close(struct cpu_probe *p)
@@ -266,14 +270,6 @@ static bool thread_alive(char state)
 static uint64_t max_u64(uint64_t a, uint64_t b)
 {
 	return a > b ? a : b;
-}
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* The counters as the kernel last copied them into the entry. */
@@ -527,7 +523,7 @@ static int reassign_thread(struct cpu_probe *p, uint32_t pos, uint32_t vm_slot, 
 	rec = rec_for(p, pos, e.tid, &zero);
 	if (!rec)
 		return -ENOMEM;
-	if (live_raw(&e, monotonic_ns(), &raw) < 0)
+	if (live_raw(&e, clock_monotonic_ns(), &raw) < 0)
 		raw = entry_raw(&e);
 	so_far = counted(rec, &raw);
 	old = (struct bucket_key){ .vm_slot = e.vm_slot, .vcpu = e.vcpu };

@@ -15,8 +15,8 @@
  * others are never replaced or removed. A filter of a previous probe that
  * died without detaching (same place, program named vigil_net_in or
  * vigil_net_out) is taken over. */
-#ifndef VIGIL_NET_PROBE_H
-#define VIGIL_NET_PROBE_H
+#ifndef VIGIL_NET_TC_LOADER_H
+#define VIGIL_NET_TC_LOADER_H
 
 #include <stddef.h>
 #include <stdint.h>

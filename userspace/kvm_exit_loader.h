@@ -2,12 +2,13 @@
  * and the decoding of exit reasons into names.
  *
  * Lifecycle: kvm_probe_open() checks that the kvm:kvm_exit tracepoint
- * exists, then opens, loads and attaches; the probe registers each VM's
+ * exists (mounting tracefs if the host has not, see tracefs.h), then opens,
+ * loads and attaches; the probe registers each VM's
  * processes under its slot; kvm_probe_snapshot() reads cumulative counts.
  * KVM exits are an optional family: when kvm_probe_open() fails the caller
  * says "KVM exits not counted: <err>" and goes on without them. */
-#ifndef VIGIL_KVM_EXIT_PROBE_H
-#define VIGIL_KVM_EXIT_PROBE_H
+#ifndef VIGIL_KVM_EXIT_LOADER_H
+#define VIGIL_KVM_EXIT_LOADER_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -46,7 +47,8 @@ const char *kvm_exit_isa_name(unsigned isa);
 /* Opens, loads and attaches the program. On failure returns a negative errno
  * and writes a message naming the failed step into err:
  *   -ENOENT  tracefs has no kvm:kvm_exit event: KVM is not loaded here;
- *   -ENODEV  tracefs is not mounted, so the event cannot be attached;
+ *   -ENODEV  tracefs is not mounted and could not be mounted (no
+ *            CAP_SYS_ADMIN, no tracefs in the kernel): err says why;
  *   other    loading or attaching failed (not root, no BTF, ...). */
 int kvm_probe_open(struct kvm_probe **out, char *err, size_t errlen);
 void kvm_probe_close(struct kvm_probe *p);

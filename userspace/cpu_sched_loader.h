@@ -3,8 +3,8 @@
  * Lifecycle: cpu_probe_open() opens, loads and attaches; the probe then
  * registers threads and processes per VM slot; cpu_probe_snapshot() reads
  * cumulative counters, including the slice still running at read time. */
-#ifndef VIGIL_CPU_PROBE_H
-#define VIGIL_CPU_PROBE_H
+#ifndef VIGIL_CPU_SCHED_LOADER_H
+#define VIGIL_CPU_SCHED_LOADER_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -3,13 +3,9 @@
  * The probe tells the kernel which processes belong to which VM (a "slot");
  * the kernel counts every kvm:kvm_exit event of their threads (the vCPU
  * threads, where KVM runs the guest) per slot, ISA and exit reason, in
- * per-CPU counters that the loader sums.
- *
- * Not named kvm_exit.h like its program: that is the loader's own header
- * (userspace/kvm_exit.h), and bpf/ and userspace/ are both on the include
- * path. */
-#ifndef VIGIL_KVM_EXIT_MAPS_H
-#define VIGIL_KVM_EXIT_MAPS_H
+ * per-CPU counters that the loader sums. */
+#ifndef VIGIL_KVM_EXIT_H
+#define VIGIL_KVM_EXIT_H
 
 #define VIGIL_KVM_MAX_PROCESSES 4096
 /* A VM sees a handful to a few dozen distinct exit reasons. */

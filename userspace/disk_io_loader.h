@@ -1,8 +1,8 @@
 /* Loader and reader for bpf/disk_io.bpf.c: per-disk bytes, operations and a
  * log2 latency histogram of QEMU's reads and writes on its disk images,
  * whether made by system calls or through io_uring. */
-#ifndef VIGIL_DISK_PROBE_H
-#define VIGIL_DISK_PROBE_H
+#ifndef VIGIL_DISK_IO_LOADER_H
+#define VIGIL_DISK_IO_LOADER_H
 
 #include <stddef.h>
 #include <stdint.h>
