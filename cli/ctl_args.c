@@ -116,7 +116,7 @@ static int parse_tag(const char *text, struct ctl_args *a, FILE *err)
 int ctl_parse_time(const char *opt, const char *text, int64_t now_ms, int64_t *out, FILE *err)
 {
 	char why[400];
-	if (parse_time_ms(text, now_ms, out, why, sizeof(why)) < 0) {
+	if (timeparse_time_ms(text, now_ms, out, why, sizeof(why)) < 0) {
 		fprintf(err, "vigilctl: %s %s\n", opt, why);
 		return -1;
 	}
@@ -126,14 +126,14 @@ int ctl_parse_time(const char *opt, const char *text, int64_t now_ms, int64_t *o
 int ctl_parse_duration(const char *opt, const char *text, int64_t min_ms, int64_t *out, FILE *err)
 {
 	int64_t d;
-	if (parse_duration_ms(text, &d) < 0) {
+	if (timeparse_duration_ms(text, &d) < 0) {
 		fprintf(err, "vigilctl: %s '%s' is not a duration: use a number and a unit (ms, s, m or min, h, d, w, "
 			"y), e.g. 90s, 15m, 1h30m, 1.5h or 30d\n", opt, text);
 		return -1;
 	}
 	if (d < min_ms) {
 		char least[32];
-		format_duration(least, sizeof(least), min_ms);
+		timeparse_format_duration(least, sizeof(least), min_ms);
 		fprintf(err, "vigilctl: %s '%s': want %s or more\n", opt, text, least);
 		return -1;
 	}

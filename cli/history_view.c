@@ -29,7 +29,7 @@ static const char *or_dash(const char *s)
 
 static void when(char *buf, size_t len, int64_t ms)
 {
-	format_time_iso(buf, len, ms);
+	timeparse_format_iso(buf, len, ms);
 }
 
 /* A counter's total over an interval: each of its samples counted value. */
@@ -95,7 +95,7 @@ static void rollups_table(FILE *f, const Vigil__HistoryReply *r)
 			snprintf(sum, sizeof(sum), "%.6g", row->sum);
 		else
 			snprintf(sum, sizeof(sum), "-");
-		format_duration(cov, sizeof(cov), row->covered_ms);
+		timeparse_format_duration(cov, sizeof(cov), row->covered_ms);
 		flags_text(fl, sizeof(fl), row);
 		step_numbers(row, num);
 		fprintf(f, "%-22s %-20s %-24s %12s %12s %12s %12s %14s %8s  %s\n", names->metric, or_dash(names->tags), t0,
@@ -112,7 +112,7 @@ static void history_header(FILE *f, const Vigil__HistoryReply *r)
 	}
 	const Vigil__HistoryRow *first = r->rows[0];
 	if (r->step_ms) {
-		format_duration(step, sizeof(step), r->step_ms);
+		timeparse_format_duration(step, sizeof(step), r->step_ms);
 		fprintf(f, "%s on %s (%s): %s rollups, step %s\n", first->vm, first->host, first->vm_uuid, r->tier, step);
 	} else {
 		fprintf(f, "%s on %s (%s): intervals\n", first->vm, first->host, first->vm_uuid);
@@ -329,7 +329,7 @@ int hosts_print(FILE *f, const Vigil__HostsReply *r, enum view_format fmt)
 		char last[40], first[40], iv[16], absent[64];
 		when(last, sizeof(last), h->last_seen_ms);
 		when(first, sizeof(first), h->first_seen_ms);
-		format_duration(iv, sizeof(iv), h->interval_ms);
+		timeparse_format_duration(iv, sizeof(iv), h->interval_ms);
 		families_text(absent, sizeof(absent), h->families_absent, h->n_families_absent);
 		fprintf(f, "%-24s %-6s %5u %9s  %-24s %-24s %s\n", h->name, h->state, h->vms, iv, last, first, absent);
 	}

@@ -3,7 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-int set_err(char *err, size_t errlen, const char *fmt, ...)
+int errmsg_set(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);

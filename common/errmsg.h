@@ -6,6 +6,6 @@
 #include <stddef.h>
 
 /* Formats the message into err (errlen bytes) and returns -1. */
-int set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int errmsg_set(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -91,7 +91,7 @@ static int read_duration(const char *text, int64_t *out, int *with_unit)
 	return 0;
 }
 
-int parse_duration_ms(const char *text, int64_t *out)
+int timeparse_duration_ms(const char *text, int64_t *out)
 {
 	int64_t d;
 	int with_unit;
@@ -200,7 +200,7 @@ static int parse_epoch(const char *text, int64_t *out, long double *seconds_out)
 	return 0;
 }
 
-int parse_time_ms(const char *text, int64_t now_ms, int64_t *out, char *err, size_t errlen)
+int timeparse_time_ms(const char *text, int64_t now_ms, int64_t *out, char *err, size_t errlen)
 {
 	int64_t d;
 	int with_unit;
@@ -252,7 +252,7 @@ bad:
 	return -1;
 }
 
-void format_time_iso(char *buf, size_t len, int64_t ms)
+void timeparse_format_iso(char *buf, size_t len, int64_t ms)
 {
 	int64_t sec = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
 	int frac = (int)(ms - sec * 1000);
@@ -266,7 +266,7 @@ void format_time_iso(char *buf, size_t len, int64_t ms)
 		snprintf(buf + n, len - n, "Z");
 }
 
-void format_duration(char *buf, size_t len, int64_t ms)
+void timeparse_format_duration(char *buf, size_t len, int64_t ms)
 {
 	/* d h m s ms; years only when exact. */
 	static const struct unit parts[] = { { "d", MS_D }, { "h", MS_H }, { "m", MS_M }, { "s", MS_S }, { "ms", 1 } };

@@ -35,16 +35,16 @@
 #define TIMEPARSE_EPOCH_MIN_S 100000000LL
 
 /* A duration in ms, > 0. 0, or -1. */
-int parse_duration_ms(const char *text, int64_t *out);
+int timeparse_duration_ms(const char *text, int64_t *out);
 
 /* A point in time as Unix ms; relative forms are taken against now_ms. 0,
  * or -1 with a message naming the accepted forms in err. */
-int parse_time_ms(const char *text, int64_t now_ms, int64_t *out, char *err, size_t errlen);
+int timeparse_time_ms(const char *text, int64_t now_ms, int64_t *out, char *err, size_t errlen);
 
 /* "2026-03-01T12:00:00.250Z" (ms shown only when not whole seconds). */
-void format_time_iso(char *buf, size_t len, int64_t ms);
+void timeparse_format_iso(char *buf, size_t len, int64_t ms);
 
 /* "1h30m", "14d", "250ms": the shortest exact form. */
-void format_duration(char *buf, size_t len, int64_t ms);
+void timeparse_format_duration(char *buf, size_t len, int64_t ms);
 
 #endif

@@ -235,14 +235,14 @@ static int merge_write(struct segtable *segs, struct period_set *ps, const struc
 	int tier = in->tier;
 	struct merge_item *it = merge_items(in, h, with_pending, &n);
 	struct stream st = { 0 };
-	int rc = it ? 0 : set_err(err, errlen, "out of memory");
+	int rc = it ? 0 : errmsg_set(err, errlen, "out of memory");
 	period_set_reset(ps);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		if (stream_build(&st, h, &it[i], tier, with_pending) < 0)
-			rc = set_err(err, errlen, "merging the segments of series %lld", (long long)it[i].id);
+			rc = errmsg_set(err, errlen, "merging the segments of series %lld", (long long)it[i].id);
 		else if (st.p.count &&
 			 period_add_stream(ps, &st.p, tier, it[i].id, tier == TIER_RAW ? st.base : 0) < 0)
-			rc = set_err(err, errlen, "re-encoding series %lld", (long long)it[i].id);
+			rc = errmsg_set(err, errlen, "re-encoding series %lld", (long long)it[i].id);
 	}
 	if (rc == 0)
 		rc = insert_all(segs, ps, in->vm_id, tier, SEG_LEVEL_FINAL, err, errlen);

@@ -6,7 +6,7 @@ int db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 {
 	char *msg = NULL;
 	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		set_err(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
+		errmsg_set(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
 		sqlite3_free(msg);
 		return -1;
 	}
@@ -28,7 +28,7 @@ int db_pragma_int(sqlite3 *db, const char *sql)
 int db_open(sqlite3 **db, const char *path, int flags, char *err, size_t errlen)
 {
 	if (sqlite3_open_v2(path, db, flags | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		set_err(err, errlen, "cannot open database %s: %s", path, *db ? sqlite3_errmsg(*db) : "out of memory");
+		errmsg_set(err, errlen, "cannot open database %s: %s", path, *db ? sqlite3_errmsg(*db) : "out of memory");
 		return -1;
 	}
 	sqlite3_busy_timeout(*db, 10000);

@@ -98,7 +98,7 @@ static int step_done(struct engine *e, sqlite3_stmt *st, const char *what, char 
 {
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return set_err(err, errlen, "%s: %s", what, sqlite3_errmsg(e->db));
+		return errmsg_set(err, errlen, "%s: %s", what, sqlite3_errmsg(e->db));
 	return 0;
 }
 
@@ -164,7 +164,7 @@ static struct metric_info *metric_get(struct engine *e, const char *name, char *
 	log_info("metric %s added to the catalogue (layer %.*s, unit unknown)", name, layer_len, name);
 	m = metric_new(e, sqlite3_last_insert_rowid(e->db), name, "gauge");
 	if (!m)
-		set_err(err, errlen, "out of memory");
+		errmsg_set(err, errlen, "out of memory");
 	return m;
 }
 
@@ -198,7 +198,7 @@ static struct host_info *host_get(struct engine *e, const char *name, int64_t t_
 		return NULL;
 	struct host_info *h = host_new(e, sqlite3_last_insert_rowid(e->db), name);
 	if (!h)
-		set_err(err, errlen, "out of memory");
+		errmsg_set(err, errlen, "out of memory");
 	return h;
 }
 
@@ -293,13 +293,13 @@ static struct vm_info *vm_get(struct engine *e, struct host_info *h, const Vigil
 		if (step_done(e, st, "adding a VM", err, errlen) < 0)
 			return NULL;
 		if (!(v = vm_new(e, sqlite3_last_insert_rowid(e->db), vs->uuid, vs->name))) {
-			set_err(err, errlen, "out of memory");
+			errmsg_set(err, errlen, "out of memory");
 			return NULL;
 		}
 		v->first_seen = t_ms;
 		v->name_dirty = 1;
 	} else if (vm_name_set(v, vs->name) < 0) {
-		set_err(err, errlen, "out of memory");
+		errmsg_set(err, errlen, "out of memory");
 		return NULL;
 	}
 	v->host = h;
@@ -374,7 +374,7 @@ static struct series_info *series_get(struct engine *e, struct vm_info *v, const
 		return NULL;
 	struct series_info *s = series_new(e, v, m, tags, sqlite3_last_insert_rowid(e->db));
 	if (!s)
-		set_err(err, errlen, "out of memory");
+		errmsg_set(err, errlen, "out of memory");
 	return s;
 }
 
@@ -509,7 +509,7 @@ static struct series_info *sample_series(struct engine *e, struct vm_info *v, si
 		return s;
 	char tags[WIRE_TAGS_MAX_LEN];
 	if (wire_canonical_tags(smp->tags, smp->n_tags, tags, sizeof(tags)) < 0) {
-		set_err(err, errlen, "vm %s: metric %s: invalid tags", vm_name, smp->metric);
+		errmsg_set(err, errlen, "vm %s: metric %s: invalid tags", vm_name, smp->metric);
 		return NULL;
 	}
 	if ((s = series_get(e, v, smp->metric, tags, err, errlen)))
@@ -528,7 +528,7 @@ static int vm_events(struct engine *e, struct vm_info *v, const Vigil__VmSamples
 	size_t n = 0;
 	/* At most one NEW per sample and one CLOSE per series, old or new. */
 	if (ensure_events(v, v->log.n_series + 2 * vs->n_samples) < 0)
-		return set_err(err, errlen, "out of memory");
+		return errmsg_set(err, errlen, "out of memory");
 	for (size_t j = 0; j < vs->n_samples; j++) {
 		const Vigil__Sample *smp = vs->samples[j];
 		struct series_info *s = sample_series(e, v, j, smp, vs->name, err, errlen);
@@ -577,7 +577,7 @@ static int vm_batch(struct engine *e, struct host_info *h, const Vigil__Batch *b
 	journal_put_batch(&v->jbuf, &v->log, &jb, v->ev, n_ev);
 	journal_apply_batch(&v->log, &jb, v->ev, n_ev);
 	if (v->jbuf.failed)
-		return set_err(err, errlen, "out of memory");
+		return errmsg_set(err, errlen, "out of memory");
 	vm_dirty(e, v);
 	e->stats.samples += vs->n_samples;
 	return 0;
@@ -610,14 +610,14 @@ static struct series_info *derived_series(struct engine *e, struct vm_info *v, s
 {
 	char tags[WIRE_TAGS_MAX_LEN];
 	if (!isfinite(smp->value)) {
-		set_err(err, errlen, "vm %s: derived reading '%.64s' is not a finite number", v->uuid, smp->metric);
+		errmsg_set(err, errlen, "vm %s: derived reading '%.64s' is not a finite number", v->uuid, smp->metric);
 		return NULL;
 	}
 	struct series_info *s = order_hit(&v->derived_order, pos, smp);
 	if (s)
 		return s;
 	if (!wire_valid_metric(smp->metric) || wire_canonical_tags(smp->tags, smp->n_tags, tags, sizeof(tags)) < 0) {
-		set_err(err, errlen, "vm %s: derived reading '%.64s' is invalid", v->uuid, smp->metric);
+		errmsg_set(err, errlen, "vm %s: derived reading '%.64s' is invalid", v->uuid, smp->metric);
 		return NULL;
 	}
 	if ((s = series_get(e, v, smp->metric, tags, err, errlen)))
@@ -630,13 +630,13 @@ int engine_derived(struct engine *e, const char *vm_uuid, int64_t t_start_ms, in
 {
 	struct vm_info *v = vm_find(e, vm_uuid);
 	if (!v)
-		return set_err(err, errlen, "vm %s is not known", vm_uuid);
+		return errmsg_set(err, errlen, "vm %s is not known", vm_uuid);
 	if (t_end_ms <= t_start_ms || interval_ms == 0)
-		return set_err(err, errlen, "vm %s: derived readings need t_start < t_end and an interval", vm_uuid);
+		return errmsg_set(err, errlen, "vm %s: derived readings need t_start < t_end and an interval", vm_uuid);
 	uint64_t gen = ++e->gen;
 	size_t n_ev = 0;
 	if (ensure_events(v, n) < 0)
-		return set_err(err, errlen, "out of memory");
+		return errmsg_set(err, errlen, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		struct series_info *s = derived_series(e, v, i, samples[i], err, errlen);
 		if (!s)
@@ -659,7 +659,7 @@ int engine_derived(struct engine *e, const char *vm_uuid, int64_t t_start_ms, in
 	journal_put_derived(&v->jbuf, &v->log, &jb, v->ev, n_ev);
 	journal_apply_derived(&v->log, &jb, v->ev, n_ev);
 	vm_dirty(e, v);
-	return v->jbuf.failed ? set_err(err, errlen, "out of memory") : 0;
+	return v->jbuf.failed ? errmsg_set(err, errlen, "out of memory") : 0;
 }
 
 /* ---- transactions ------------------------------------------------------------ */
@@ -668,7 +668,7 @@ static int exec(struct engine *e, const char *sql, char *err, size_t errlen)
 {
 	char *msg = NULL;
 	if (sqlite3_exec(e->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		set_err(err, errlen, "%s: %s", sql, msg ? msg : sqlite3_errmsg(e->db));
+		errmsg_set(err, errlen, "%s: %s", sql, msg ? msg : sqlite3_errmsg(e->db));
 		sqlite3_free(msg);
 		return -1;
 	}
@@ -731,7 +731,7 @@ static int jrow_write(struct engine *e, uint64_t *bytes, char *err, size_t errle
 	if (e->jrow.n == 0)
 		return 0;
 	if (jrow_finish(&e->jrow, &e->blob) < 0)
-		return set_err(err, errlen, "out of memory");
+		return errmsg_set(err, errlen, "out of memory");
 	sqlite3_stmt *st = stmt(e, EST_JOURNAL_ADD);
 	sqlite3_bind_int64(st, 1, ++e->journal_seq);
 	sqlite3_bind_blob(st, 2, e->blob.data, (int)e->blob.len, SQLITE_STATIC);
@@ -809,7 +809,7 @@ static int tier_write(struct engine *e, struct vm_info *v, int tier, char *err, 
 	if (v->log.n_series > e->cap_flushing) {
 		struct series_pending *g = realloc(e->flushing, v->log.n_series * sizeof(*g));
 		if (!g)
-			return set_err(err, errlen, "out of memory");
+			return errmsg_set(err, errlen, "out of memory");
 		e->flushing = g;
 		e->cap_flushing = v->log.n_series;
 	}
@@ -843,7 +843,7 @@ static int snapshot_add(struct engine *e, struct vm_info *v, char *err, size_t e
 	buf_reset(&v->jbuf);
 	journal_put_snapshot(&v->jbuf, &v->log);
 	if (v->jbuf.failed)
-		return set_err(err, errlen, "out of memory");
+		return errmsg_set(err, errlen, "out of memory");
 	jrow_add(&e->jrow, v->id, &v->jbuf);
 	buf_reset(&v->jbuf);
 	return 0;
@@ -894,7 +894,7 @@ int engine_flush(struct engine *e, int64_t now_ms, char *err, size_t errlen)
 {
 	uint64_t snap = 0;
 	if (e->in_txn)
-		return set_err(err, errlen, "flush inside a group commit");
+		return errmsg_set(err, errlen, "flush inside a group commit");
 	if (engine_begin(e, err, errlen) < 0)
 		return -1;
 	if (flush_write(e, now_ms, &snap, err, errlen) < 0 || exec(e, "COMMIT", err, errlen) < 0) {
@@ -915,7 +915,7 @@ static int prepare_all(struct engine *e, char *err, size_t errlen)
 {
 	for (int i = 0; i < EST_COUNT; i++)
 		if (sqlite3_prepare_v3(e->db, engine_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &e->st[i], NULL) != SQLITE_OK)
-			return set_err(err, errlen, "preparing statement %d: %s", i, sqlite3_errmsg(e->db));
+			return errmsg_set(err, errlen, "preparing statement %d: %s", i, sqlite3_errmsg(e->db));
 	return segtable_open(&e->segs, e->db, err, errlen);
 }
 
@@ -929,13 +929,13 @@ static int load_metrics(struct engine *e, char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(e->db, "SELECT id, name, kind FROM metrics", -1, &st, NULL) != SQLITE_OK)
-		return set_err(err, errlen, "loading metrics: %s", sqlite3_errmsg(e->db));
+		return errmsg_set(err, errlen, "loading metrics: %s", sqlite3_errmsg(e->db));
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if (!metric_new(e, sqlite3_column_int64(st, 0), col_text(st, 1), col_text(st, 2)))
 			break;
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : set_err(err, errlen, "loading metrics: %s", sqlite3_errmsg(e->db));
+	return rc == SQLITE_DONE ? 0 : errmsg_set(err, errlen, "loading metrics: %s", sqlite3_errmsg(e->db));
 }
 
 static int load_hosts(struct engine *e, char *err, size_t errlen)
@@ -943,7 +943,7 @@ static int load_hosts(struct engine *e, char *err, size_t errlen)
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(e->db, "SELECT id, name, last_seq, last_seen, interval_ms FROM hosts", -1, &st,
 			       NULL) != SQLITE_OK)
-		return set_err(err, errlen, "loading hosts: %s", sqlite3_errmsg(e->db));
+		return errmsg_set(err, errlen, "loading hosts: %s", sqlite3_errmsg(e->db));
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct host_info *h = host_new(e, sqlite3_column_int64(st, 0), col_text(st, 1));
@@ -954,7 +954,7 @@ static int load_hosts(struct engine *e, char *err, size_t errlen)
 		h->interval_ms = (uint32_t)sqlite3_column_int64(st, 4);
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : set_err(err, errlen, "loading hosts: %s", sqlite3_errmsg(e->db));
+	return rc == SQLITE_DONE ? 0 : errmsg_set(err, errlen, "loading hosts: %s", sqlite3_errmsg(e->db));
 }
 
 static struct host_info *host_by_id(struct engine *e, int64_t id)
@@ -973,7 +973,7 @@ static int load_vms(struct engine *e, char *err, size_t errlen)
 			       "SELECT id, uuid, host_id, name, source, state, vcpus, first_seen, last_seen, "
 			       "cpu_used_pct, cpu_wait_pct FROM vms ORDER BY id",
 			       -1, &st, NULL) != SQLITE_OK)
-		return set_err(err, errlen, "loading VMs: %s", sqlite3_errmsg(e->db));
+		return errmsg_set(err, errlen, "loading VMs: %s", sqlite3_errmsg(e->db));
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct vm_info *v = vm_new(e, sqlite3_column_int64(st, 0), col_text(st, 1), col_text(st, 3));
@@ -991,7 +991,7 @@ static int load_vms(struct engine *e, char *err, size_t errlen)
 		v->cpu_wait = sqlite3_column_double(st, 10);
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : set_err(err, errlen, "loading VMs: %s", sqlite3_errmsg(e->db));
+	return rc == SQLITE_DONE ? 0 : errmsg_set(err, errlen, "loading VMs: %s", sqlite3_errmsg(e->db));
 }
 
 static struct vm_info *vm_by_id(struct engine *e, int64_t id)
@@ -1022,7 +1022,7 @@ static int load_series(struct engine *e, char *err, size_t errlen)
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(e->db, "SELECT id, vm_id, metric_id, tags FROM series ORDER BY id", -1, &st, NULL) !=
 	    SQLITE_OK)
-		return set_err(err, errlen, "loading series: %s", sqlite3_errmsg(e->db));
+		return errmsg_set(err, errlen, "loading series: %s", sqlite3_errmsg(e->db));
 	int rc;
 	struct metric_info *m = NULL;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1032,14 +1032,14 @@ static int load_series(struct engine *e, char *err, size_t errlen)
 			m = metric_by_id(e, metric_id);
 		if (!v || !m) {
 			sqlite3_finalize(st);
-			return set_err(err, errlen, "series %lld names a VM or metric that does not exist",
+			return errmsg_set(err, errlen, "series %lld names a VM or metric that does not exist",
 				       (long long)sqlite3_column_int64(st, 0));
 		}
 		if (!series_new(e, v, m, col_text(st, 3), sqlite3_column_int64(st, 0)))
 			break;
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : set_err(err, errlen, "loading series: %s", sqlite3_errmsg(e->db));
+	return rc == SQLITE_DONE ? 0 : errmsg_set(err, errlen, "loading series: %s", sqlite3_errmsg(e->db));
 }
 
 static int replay_section(int64_t vm_id, const uint8_t *data, size_t len, void *arg)
@@ -1055,7 +1055,7 @@ static int replay_journal(struct engine *e, char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(e->db, "SELECT id, data FROM journal ORDER BY id", -1, &st, NULL) != SQLITE_OK)
-		return set_err(err, errlen, "reading the journal: %s", sqlite3_errmsg(e->db));
+		return errmsg_set(err, errlen, "reading the journal: %s", sqlite3_errmsg(e->db));
 	int rc;
 	e->journal_bytes = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1064,7 +1064,7 @@ static int replay_journal(struct engine *e, char *err, size_t errlen)
 		int len = sqlite3_column_bytes(st, 1);
 		if (jrow_sections(data, (size_t)len, -1, replay_section, e) != 0) {
 			sqlite3_finalize(st);
-			return set_err(err, errlen, "journal row %lld is corrupt", (long long)e->journal_seq);
+			return errmsg_set(err, errlen, "journal row %lld is corrupt", (long long)e->journal_seq);
 		}
 		e->journal_bytes += (uint64_t)len;
 	}
@@ -1073,9 +1073,9 @@ static int replay_journal(struct engine *e, char *err, size_t errlen)
 		struct vm_info *v = e->all_vms[i];
 		for (size_t k = 0; k < v->log.n_series; k++)
 			if (!v->series[k])
-				return set_err(err, errlen, "the journal of VM %s names an unknown series", v->uuid);
+				return errmsg_set(err, errlen, "the journal of VM %s names an unknown series", v->uuid);
 	}
-	return rc == SQLITE_DONE ? 0 : set_err(err, errlen, "reading the journal: %s", sqlite3_errmsg(e->db));
+	return rc == SQLITE_DONE ? 0 : errmsg_set(err, errlen, "reading the journal: %s", sqlite3_errmsg(e->db));
 }
 
 /* ---- schema version 2 rows ------------------------------------------------------- */
@@ -1136,7 +1136,7 @@ static int convert_legacy(struct engine *e, char *err, size_t errlen)
 	if (rc != SQLITE_DONE || flush_write(e, 0, &snap, err, errlen) < 0 ||
 	    exec(e, "DROP TABLE legacy_intervals", err, errlen) < 0 || exec(e, "COMMIT", err, errlen) < 0) {
 		if (rc != SQLITE_DONE)
-			set_err(err, errlen, "reading version 2 intervals: %s", sqlite3_errmsg(e->db));
+			errmsg_set(err, errlen, "reading version 2 intervals: %s", sqlite3_errmsg(e->db));
 		engine_rollback(e);
 		return -1;
 	}

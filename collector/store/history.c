@@ -108,12 +108,12 @@ static int vm_view_load(struct reader *r, int64_t vm_id)
 	while ((rc = sqlite3_step(r->journal)) == SQLITE_ROW) {
 		if (jrow_sections(sqlite3_column_blob(r->journal, 0), (size_t)sqlite3_column_bytes(r->journal, 0), vm_id,
 				  replay_one, &r->vm.log) != 0)
-			return set_err(r->err, r->errlen, "the journal of VM %lld is corrupt", (long long)vm_id);
+			return errmsg_set(r->err, r->errlen, "the journal of VM %lld is corrupt", (long long)vm_id);
 	}
 	if (rc != SQLITE_DONE)
-		return set_err(r->err, r->errlen, "reading the journal: %s", sqlite3_errmsg(r->db));
+		return errmsg_set(r->err, r->errlen, "reading the journal: %s", sqlite3_errmsg(r->db));
 	if (r->vm.oom)
-		return set_err(r->err, r->errlen, "out of memory");
+		return errmsg_set(r->err, r->errlen, "out of memory");
 	r->vm.loaded = 1;
 	return 0;
 }
@@ -127,12 +127,12 @@ static int reader_open(struct reader *r, sqlite3 *db, char *err, size_t errlen)
 	if (sqlite3_prepare_v2(db, series_sql, -1, &r->series, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, journal_sql, -1, &r->journal, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, segments_sql, -1, &r->segments, NULL) != SQLITE_OK)
-		return set_err(err, errlen, "history query: %s", sqlite3_errmsg(db));
+		return errmsg_set(err, errlen, "history query: %s", sqlite3_errmsg(db));
 	/* One snapshot of the file for the whole query, unless the caller
 	 * already holds one. */
 	if (sqlite3_get_autocommit(db)) {
 		if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-			return set_err(err, errlen, "history query: %s", sqlite3_errmsg(db));
+			return errmsg_set(err, errlen, "history query: %s", sqlite3_errmsg(db));
 		r->began = 1;
 	}
 	return 0;
@@ -186,7 +186,7 @@ static int push_interval(struct reader *r, const struct interval *iv)
 		size_t cap = r->cap_ivs ? r->cap_ivs * 2 : 256;
 		struct interval *g = realloc(r->ivs, cap * sizeof(*g));
 		if (!g)
-			return set_err(r->err, r->errlen, "out of memory");
+			return errmsg_set(r->err, r->errlen, "out of memory");
 		r->ivs = g;
 		r->cap_ivs = cap;
 	}
@@ -208,7 +208,7 @@ static int section_intervals(struct reader *r, const struct seg_section *sec, in
 		if (overlaps(&iv, since, until) && push_interval(r, &iv) < 0)
 			return -1;
 	if (rc < 0)
-		return set_err(r->err, r->errlen, "a segment of series %lld is corrupt", (long long)sec->series_id);
+		return errmsg_set(r->err, r->errlen, "a segment of series %lld is corrupt", (long long)sec->series_id);
 	return 0;
 }
 
@@ -249,14 +249,14 @@ static int for_sections(struct reader *r, int64_t vm_id, int64_t series_id, int 
 		struct seg_view *view = segment_view(r);
 		int found;
 		if (!view || (found = seg_find(view, series_id, &sec)) < 0) {
-			out = set_err(r->err, r->errlen, "a segment of VM %lld is corrupt", (long long)vm_id);
+			out = errmsg_set(r->err, r->errlen, "a segment of VM %lld is corrupt", (long long)vm_id);
 			break;
 		}
 		if (found)
 			out = fn(r, &sec, since, until, arg);
 	}
 	if (out == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return set_err(r->err, r->errlen, "reading segments: %s", sqlite3_errmsg(r->db));
+		return errmsg_set(r->err, r->errlen, "reading segments: %s", sqlite3_errmsg(r->db));
 	return out;
 }
 
@@ -374,7 +374,7 @@ int history_scan(sqlite3 *db, const struct history_filter *f, history_cb cb, voi
 		}
 	}
 	if (rc == 0 && step != SQLITE_DONE)
-		rc = set_err(err, errlen, "history query: %s", sqlite3_errmsg(db));
+		rc = errmsg_set(err, errlen, "history query: %s", sqlite3_errmsg(db));
 	reader_close(&r);
 	return rc;
 }
@@ -417,7 +417,7 @@ static int tier_section(struct reader *r, const struct seg_section *sec, int64_t
 		rollup_compose(tf->acc, tf->out->step_ms, &ru, step_emit, tf->out);
 	}
 	if (rc < 0)
-		return set_err(r->err, r->errlen, "a segment of series %lld is corrupt", (long long)sec->series_id);
+		return errmsg_set(r->err, r->errlen, "a segment of series %lld is corrupt", (long long)sec->series_id);
 	return tf->out->rc;
 }
 
@@ -464,7 +464,7 @@ int history_rollups(sqlite3 *db, const struct history_filter *f, enum tier tier,
 {
 	struct reader r;
 	if (step_ms <= 0 || (tier != TIER_RAW && step_ms % tier_resolution_ms[tier] != 0))
-		return set_err(err, errlen, "step %lld ms is not a multiple of the %s tier's resolution",
+		return errmsg_set(err, errlen, "step %lld ms is not a multiple of the %s tier's resolution",
 			       (long long)step_ms, tier_name[tier]);
 	int rc = reader_open(&r, db, err, errlen), step = SQLITE_DONE;
 	if (rc == 0)
@@ -477,7 +477,7 @@ int history_rollups(sqlite3 *db, const struct history_filter *f, enum tier tier,
 				    f, &out);
 	}
 	if (rc == 0 && step != SQLITE_DONE)
-		rc = set_err(err, errlen, "history query: %s", sqlite3_errmsg(db));
+		rc = errmsg_set(err, errlen, "history query: %s", sqlite3_errmsg(db));
 	reader_close(&r);
 	return rc;
 }
@@ -537,7 +537,7 @@ int history_current(sqlite3 *db, const char *vm, history_cb cb, void *arg, char 
 		rc = cb(&row, arg);
 	}
 	if (rc == 0 && step != SQLITE_DONE)
-		rc = set_err(err, errlen, "history query: %s", sqlite3_errmsg(db));
+		rc = errmsg_set(err, errlen, "history query: %s", sqlite3_errmsg(db));
 	reader_close(&r);
 	return rc;
 }

@@ -35,9 +35,9 @@ static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
 	int current = db_pragma_int(db, "PRAGMA user_version");
 	int newest = vigil_migration_count ? vigil_migrations[vigil_migration_count - 1].version : 0;
 	if (current < 0)
-		return set_err(err, errlen, "%s: cannot read schema version: %s", path, sqlite3_errmsg(db));
+		return errmsg_set(err, errlen, "%s: cannot read schema version: %s", path, sqlite3_errmsg(db));
 	if (current > newest)
-		return set_err(err, errlen, "%s: schema version %d is newer than this collector knows (%d); "
+		return errmsg_set(err, errlen, "%s: schema version %d is newer than this collector knows (%d); "
 			       "use a newer vigil-collector", path, current, newest);
 
 	for (unsigned i = 0; i < vigil_migration_count; i++) {
@@ -49,10 +49,10 @@ static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
 		if (db_exec(db, "BEGIN IMMEDIATE", why, sizeof(why)) < 0 ||
 		    db_exec(db, m->sql, why, sizeof(why)) < 0 || db_exec(db, bump, why, sizeof(why)) < 0) {
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-			return set_err(err, errlen, "%s: migration %s failed: %s", path, m->name, why);
+			return errmsg_set(err, errlen, "%s: migration %s failed: %s", path, m->name, why);
 		}
 		if (db_exec(db, "COMMIT", why, sizeof(why)) < 0)
-			return set_err(err, errlen, "%s: migration %s failed to commit: %s", path, m->name, why);
+			return errmsg_set(err, errlen, "%s: migration %s failed to commit: %s", path, m->name, why);
 		log_info("%s: schema migrated to version %d (%s)", path, m->version, m->name);
 	}
 	return 0;
@@ -71,7 +71,7 @@ static int sync_catalogue(sqlite3 *db, const char *path, char *err, size_t errle
 	int rc = SQLITE_DONE;
 
 	if (sqlite3_prepare_v2(db, upsert, -1, &st, NULL) != SQLITE_OK)
-		return set_err(err, errlen, "%s: preparing the catalogue update: %s", path, sqlite3_errmsg(db));
+		return errmsg_set(err, errlen, "%s: preparing the catalogue update: %s", path, sqlite3_errmsg(db));
 	if (db_exec(db, "BEGIN IMMEDIATE", err, errlen) < 0) {
 		sqlite3_finalize(st);
 		return -1;
@@ -88,7 +88,7 @@ static int sync_catalogue(sqlite3 *db, const char *path, char *err, size_t errle
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		return set_err(err, errlen, "%s: updating the metric catalogue: %s", path, sqlite3_errmsg(db));
+		return errmsg_set(err, errlen, "%s: updating the metric catalogue: %s", path, sqlite3_errmsg(db));
 	}
 	return db_exec(db, "COMMIT", err, errlen);
 }

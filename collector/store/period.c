@@ -110,16 +110,16 @@ int period_add_pending(struct period_set *ps, const struct series_pending *s, in
 		return 0;
 	if (bucket_floor(p->first, len) != bucket_floor(p->last - 1, len)) {
 		if (period_add_stream(ps, p, tier, s->series_id, base) < 0)
-			return set_err(err, errlen, "re-encoding the pending data of series %lld",
+			return errmsg_set(err, errlen, "re-encoding the pending data of series %lld",
 				       (long long)s->series_id);
 		return 0;
 	}
 	struct seg_builder *b = period_builder(ps, tier, bucket_floor(p->first, len));
 	if (!b)
-		return set_err(err, errlen, "out of memory");
+		return errmsg_set(err, errlen, "out of memory");
 	struct seg_section sec = { .series_id = s->series_id, .count = p->count, .origin = p->first,
 				   .base_ms = base, .data = p->data.data, .len = p->data.len };
 	if (seg_add(b, &sec, p->first, p->last) < 0)
-		return set_err(err, errlen, "encoding the pending data of series %lld", (long long)s->series_id);
+		return errmsg_set(err, errlen, "encoding the pending data of series %lld", (long long)s->series_id);
 	return 0;
 }

@@ -17,9 +17,9 @@ static int check_schema(sqlite3 *db, const char *path, char *err, size_t errlen)
 {
 	int v = db_pragma_int(db, "PRAGMA user_version");
 	if (v <= 0)
-		return set_err(err, errlen, "%s is not a Vigil database (schema version %d)", path, v);
+		return errmsg_set(err, errlen, "%s is not a Vigil database (schema version %d)", path, v);
 	if (v < READER_MIN_SCHEMA)
-		return set_err(err, errlen, "%s has schema version %d; start vigil-collector on it once to migrate it",
+		return errmsg_set(err, errlen, "%s has schema version %d; start vigil-collector on it once to migrate it",
 			       path, v);
 	return 0;
 }
@@ -28,7 +28,7 @@ int store_reader_open(struct store_reader **out, const char *path, char *err, si
 {
 	struct store_reader *r = calloc(1, sizeof(*r));
 	if (!r)
-		return set_err(err, errlen, "out of memory");
+		return errmsg_set(err, errlen, "out of memory");
 	if (db_open(&r->db, path, SQLITE_OPEN_READONLY, err, errlen) < 0 || check_schema(r->db, path, err, errlen) < 0) {
 		store_reader_close(r);
 		return -1;

@@ -18,7 +18,7 @@ int segtable_open(struct segtable *t, sqlite3 *db, char *err, size_t errlen)
 	t->db = db;
 	for (int i = 0; i < SEGT_COUNT; i++)
 		if (sqlite3_prepare_v3(db, segtable_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &t->st[i], NULL) != SQLITE_OK)
-			return set_err(err, errlen, "preparing segment statement %d: %s", i, sqlite3_errmsg(db));
+			return errmsg_set(err, errlen, "preparing segment statement %d: %s", i, sqlite3_errmsg(db));
 	return 0;
 }
 
@@ -41,7 +41,7 @@ static int step_done(struct segtable *t, sqlite3_stmt *st, const char *what, cha
 {
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return set_err(err, errlen, "%s: %s", what, sqlite3_errmsg(t->db));
+		return errmsg_set(err, errlen, "%s: %s", what, sqlite3_errmsg(t->db));
 	return 0;
 }
 
@@ -51,7 +51,7 @@ int segtable_insert(struct segtable *t, int64_t vm_id, int tier, struct seg_buil
 	if (b->n == 0)
 		return 0;
 	if (seg_finish(b, &t->blob, level) < 0)
-		return set_err(err, errlen, "out of memory building a segment");
+		return errmsg_set(err, errlen, "out of memory building a segment");
 	sqlite3_stmt *st = stmt(t, SEGT_INSERT);
 	sqlite3_bind_int64(st, 1, vm_id);
 	sqlite3_bind_int(st, 2, tier);
@@ -79,7 +79,7 @@ int segtable_each(struct segtable *t, int64_t vm_id, int tier, int64_t from, int
 	if (stop)
 		return stop;
 	if (rc != SQLITE_DONE)
-		return set_err(err, errlen, "reading segments to merge: %s", sqlite3_errmsg(t->db));
+		return errmsg_set(err, errlen, "reading segments to merge: %s", sqlite3_errmsg(t->db));
 	return 0;
 }
 

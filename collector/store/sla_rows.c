@@ -31,11 +31,11 @@ int sla_rows_open(struct sla_rows **out, sqlite3 *db, char *err, size_t errlen)
 {
 	struct sla_rows *r = calloc(1, sizeof(*r));
 	if (!r)
-		return set_err(err, errlen, "out of memory");
+		return errmsg_set(err, errlen, "out of memory");
 	r->db = db;
 	for (int i = 0; i < ROW_COUNT; i++) {
 		if (sqlite3_prepare_v3(db, row_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &r->st[i], NULL) != SQLITE_OK) {
-			set_err(err, errlen, "preparing the SLA statements: %s", sqlite3_errmsg(db));
+			errmsg_set(err, errlen, "preparing the SLA statements: %s", sqlite3_errmsg(db));
 			sla_rows_close(r);
 			return -1;
 		}
@@ -65,7 +65,7 @@ static sqlite3_stmt *stmt(struct sla_rows *r, enum sla_row_stmt id)
 static int run(struct sla_rows *r, sqlite3_stmt *st, const char *what, char *err, size_t errlen)
 {
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		set_err(err, errlen, "%s: %s", what, sqlite3_errmsg(r->db));
+		errmsg_set(err, errlen, "%s: %s", what, sqlite3_errmsg(r->db));
 		sqlite3_reset(st);
 		return -1;
 	}

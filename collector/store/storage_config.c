@@ -51,7 +51,7 @@ static int only_names(const config_setting_t *group, const char *const *names, c
 static int duration_setting(const config_setting_t *s, int64_t *out, char *err, size_t errlen)
 {
 	const char *text = config_setting_get_string(s);
-	if (!text || parse_duration_ms(text, out) < 0) {
+	if (!text || timeparse_duration_ms(text, out) < 0) {
 		char what[200];
 		snprintf(what, sizeof(what), "'%s' must be a duration such as \"90s\", \"10m\", \"14d\" or \"2y\"",
 			 config_setting_name(s));

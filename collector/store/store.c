@@ -103,7 +103,7 @@ static int record_tiers(sqlite3 *db, const struct storage_config *cfg, char *err
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db, "UPDATE storage_tiers SET retention_ms = ?2 WHERE tier = ?1", -1, &st, NULL) !=
 	    SQLITE_OK)
-		return set_err(err, errlen, "recording retention: %s", sqlite3_errmsg(db));
+		return errmsg_set(err, errlen, "recording retention: %s", sqlite3_errmsg(db));
 	int rc = SQLITE_DONE;
 	for (int t = 0; t < TIER_COUNT && rc == SQLITE_DONE; t++) {
 		sqlite3_reset(st);
@@ -112,7 +112,7 @@ static int record_tiers(sqlite3 *db, const struct storage_config *cfg, char *err
 		rc = sqlite3_step(st);
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : set_err(err, errlen, "recording retention: %s", sqlite3_errmsg(db));
+	return rc == SQLITE_DONE ? 0 : errmsg_set(err, errlen, "recording retention: %s", sqlite3_errmsg(db));
 }
 
 static int open_writer(struct store *s, const struct storage_config *cfg, char *err, size_t errlen)
@@ -122,18 +122,18 @@ static int open_writer(struct store *s, const struct storage_config *cfg, char *
 	    migrate_writer_setup(s->wdb, s->path, err, errlen) < 0)
 		return -1;
 	if (copy_config(&copy, cfg) < 0)
-		return set_err(err, errlen, "out of memory");
+		return errmsg_set(err, errlen, "out of memory");
 	if (engine_load(&s->eng, s->wdb, &copy, err, errlen) < 0) {
 		char why[400];
 		copy_msg(why, sizeof(why), err);
-		return set_err(err, errlen, "%s: %s", s->path, why);
+		return errmsg_set(err, errlen, "%s: %s", s->path, why);
 	}
 	if (record_tiers(s->wdb, cfg, err, errlen) < 0 || sla_rows_open(&s->sla_rows, s->wdb, err, errlen) < 0 ||
 	    store_reader_open(&s->reader, s->path, err, errlen) < 0)
 		return -1;
 	s->last_flush_ms = clock_monotonic_ms();
 	if (pthread_create(&s->writer, NULL, writer_main, s) != 0)
-		return set_err(err, errlen, "cannot start the writer thread: %s", strerror(errno));
+		return errmsg_set(err, errlen, "cannot start the writer thread: %s", strerror(errno));
 	s->running = 1;
 	return 0;
 }
@@ -143,7 +143,7 @@ int store_open_config(struct store **out, const char *path, const struct storage
 {
 	struct store *s = store_alloc(path);
 	if (!s)
-		return set_err(err, errlen, "out of memory");
+		return errmsg_set(err, errlen, "out of memory");
 	if (open_writer(s, cfg, err, errlen) < 0) {
 		store_close(s);
 		return -1;
@@ -161,7 +161,7 @@ int store_open(struct store **out, const char *path, int readonly, char *err, si
 	}
 	struct store *s = store_alloc(path);
 	if (!s)
-		return set_err(err, errlen, "out of memory");
+		return errmsg_set(err, errlen, "out of memory");
 	s->readonly = 1;
 	if (store_reader_open(&s->reader, path, err, errlen) < 0) {
 		store_close(s);
@@ -232,7 +232,7 @@ static int sla_row(struct store *s, struct store_req *r, char *err, size_t errle
 	case REQ_ALERT_CLOSE:
 		return sla_rows_alert_close(s->sla_rows, r->alert, err, errlen);
 	}
-	return set_err(err, errlen, "unknown store request kind %d", r->kind);
+	return errmsg_set(err, errlen, "unknown store request kind %d", r->kind);
 }
 
 static int is_sla_row(int kind)
@@ -252,7 +252,7 @@ static int process(struct store *s, struct store_req *r, char *err, size_t errle
 			/* A statement error leaves the group's transaction open;
 			 * one SQLite had to roll back takes the group with it. */
 			if (sqlite3_get_autocommit(s->wdb))
-				return set_err(err, errlen, "%s", r->err);
+				return errmsg_set(err, errlen, "%s", r->err);
 			return 0;
 		}
 		r->result = STORE_STORED;
@@ -275,7 +275,7 @@ static int process(struct store *s, struct store_req *r, char *err, size_t errle
 	if (r->result == STORE_FAILED) {
 		char why[400];
 		copy_msg(why, sizeof(why), err);
-		set_err(err, errlen, "host %s seq %llu: %s", b->host, (unsigned long long)b->seq, why);
+		errmsg_set(err, errlen, "host %s seq %llu: %s", b->host, (unsigned long long)b->seq, why);
 		return -1;
 	}
 	return 0;
@@ -475,7 +475,7 @@ static void sync_done(struct store_req *r, enum store_result res, const char *er
 static enum store_result run_sync(struct store *s, struct store_req *r, char *err, size_t errlen)
 {
 	if (s->readonly || !s->running) {
-		set_err(err, errlen, "%s is open read-only", s->path);
+		errmsg_set(err, errlen, "%s is open read-only", s->path);
 		return STORE_FAILED;
 	}
 	r->done = sync_done;
@@ -486,7 +486,7 @@ static enum store_result run_sync(struct store *s, struct store_req *r, char *er
 		pthread_cond_wait(&s->done, &s->mu);
 	pthread_mutex_unlock(&s->mu);
 	if (r->result == STORE_FAILED)
-		set_err(err, errlen, "%s", r->err);
+		errmsg_set(err, errlen, "%s", r->err);
 	return r->result;
 }
 
@@ -526,7 +526,7 @@ int store_sla_model(struct store *s, const struct sla_model_row *m, char *err, s
 int store_sla_alert(struct store *s, enum store_req_kind kind, struct sla_alert_row *a, char *err, size_t errlen)
 {
 	if (!is_sla_row((int)kind) || kind == STORE_REQ_SLA_MODEL)
-		return set_err(err, errlen, "store_sla_alert: request kind %d is not an alert's", (int)kind);
+		return errmsg_set(err, errlen, "store_sla_alert: request kind %d is not an alert's", (int)kind);
 	struct store_req r;
 	memset(&r, 0, sizeof(r));
 	r.kind = (int)kind;

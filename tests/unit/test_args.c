@@ -386,7 +386,7 @@ static void test_time_parsing(void **state)
 	char err[300];
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		err[0] = '\0';
-		if (parse_time_ms(good[i].text, now, &t, err, sizeof(err)) != 0)
+		if (timeparse_time_ms(good[i].text, now, &t, err, sizeof(err)) != 0)
 			fail_msg("'%s' refused: %s", good[i].text, err);
 		if (t != good[i].want)
 			fail_msg("'%s': %lld, want %lld", good[i].text, (long long)t, (long long)good[i].want);
@@ -397,7 +397,7 @@ static void test_time_parsing(void **state)
 			      "1H", "5 m", "+5m", "1e3s", "0x10s", "--1h", "1.5.5h", "now-1h", "99999999999999999999" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		if (parse_time_ms(bad[i], now, &t, err, sizeof(err)) != -1)
+		if (timeparse_time_ms(bad[i], now, &t, err, sizeof(err)) != -1)
 			fail_msg("'%s' accepted as %lld", bad[i], (long long)t);
 		if (!strstr(err, "ISO 8601"))
 			fail_msg("'%s': the error '%s' does not name the forms", bad[i], err);
@@ -405,7 +405,7 @@ static void test_time_parsing(void **state)
 	/* A bare small number could be a year or seconds ago: refused, saying how to write either. */
 	const char *ambiguous[] = { "2026", "90", "0", "1.5", "99999999" };
 	for (size_t i = 0; i < sizeof(ambiguous) / sizeof(ambiguous[0]); i++) {
-		assert_int_equal(parse_time_ms(ambiguous[i], now, &t, err, sizeof(err)), -1);
+		assert_int_equal(timeparse_time_ms(ambiguous[i], now, &t, err, sizeof(err)), -1);
 		if (!strstr(err, "ambiguous") || !strstr(err, "s) or a minus"))
 			fail_msg("'%s': %s", ambiguous[i], err);
 	}
@@ -428,7 +428,7 @@ static void test_duration_parsing(void **state)
 	};
 	int64_t d;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		if (parse_duration_ms(good[i].text, &d) != 0)
+		if (timeparse_duration_ms(good[i].text, &d) != 0)
 			fail_msg("'%s' refused", good[i].text);
 		if (d != good[i].want)
 			fail_msg("'%s': %lld, want %lld", good[i].text, (long long)d, (long long)good[i].want);
@@ -437,16 +437,16 @@ static void test_duration_parsing(void **state)
 			      "1H", "1e3", "1e3s", "0x10", "inf", "nan", "1.5.5h", "1hh", "mins", "1mins",
 			      "99999999999999999999y" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (parse_duration_ms(bad[i], &d) != -1)
+		if (timeparse_duration_ms(bad[i], &d) != -1)
 			fail_msg("'%s' accepted as %lld", bad[i], (long long)d);
 	char buf[32];
-	format_duration(buf, sizeof(buf), 5400000);
+	timeparse_format_duration(buf, sizeof(buf), 5400000);
 	assert_string_equal(buf, "1h30m");
-	format_duration(buf, sizeof(buf), 730 * 86400000LL);
+	timeparse_format_duration(buf, sizeof(buf), 730 * 86400000LL);
 	assert_string_equal(buf, "2y");
-	format_duration(buf, sizeof(buf), 14 * 86400000LL + 250);
+	timeparse_format_duration(buf, sizeof(buf), 14 * 86400000LL + 250);
 	assert_string_equal(buf, "14d250ms");
-	format_time_iso(buf, sizeof(buf), 1772323200250LL);
+	timeparse_format_iso(buf, sizeof(buf), 1772323200250LL);
 	assert_string_equal(buf, "2026-03-01T00:00:00.250Z");
 }
 
