@@ -263,7 +263,8 @@ test_libs = $(call libs,san,$(or $(TEST_LAYER_$(1)),common))
 $(BUILD)/tests/test_%: tests/unit/test_%.c $$(call test_libs,test_$$*)
 	@mkdir -p $(dir $@)
 	@echo '  LD      $@'
-	$(Q)$(CC) $(VIGIL_CPPFLAGS) $(ALL_INC) $(VIGIL_CFLAGS) $(SANFLAGS) $(VIGIL_LDFLAGS) -Wno-missing-prototypes \
+	$(Q)$(CC) $(VIGIL_CPPFLAGS) $(ALL_INC) -DVIGIL_TEST_DATA='"$(CURDIR)/tests/data"' $(VIGIL_CFLAGS) $(SANFLAGS) \
+		$(VIGIL_LDFLAGS) -Wno-missing-prototypes \
 		-o $@ $< $(TEST_OBJS) $(call test_libs,test_$*) $(TEST_LIBS_EXTRA) $(LDLIBS) -lcmocka
 
 # Test drivers that link a loader (and through it the skeleton and libbpf);

@@ -14,18 +14,7 @@ URL=ipc://$WORK/collector.sock
 check "vigilctl links no writer, engine, compaction, server or hook code" \
 	bash "$ROOT/scripts/check-vigilctl-links.sh" "$BIN/vigilctl"
 
-# P(VIOLATED): PROCESSING OK 0.05, WARNING 0.45, CRITICAL 0.9.
-cat > "$WORK/model.net" <<'EOF'
-variable PROCESSING { type discrete [ 3 ] { OK, WARNING, CRITICAL }; }
-variable HOST { type discrete [ 2 ] { UP, DOWN }; }
-variable SLA { type discrete [ 2 ] { MAINTAINED, VIOLATED }; }
-probability ( PROCESSING ) { table 0.6, 0.3, 0.1; }
-probability ( HOST ) { table 0.9, 0.1; }
-probability ( SLA | PROCESSING, HOST ) {
-  (OK, UP) 0.95, 0.05; (WARNING, UP) 0.55, 0.45; (CRITICAL, UP) 0.1, 0.9;
-  (*, DOWN) 0.02, 0.98;
-}
-EOF
+cp "$ROOT/tests/data/sla-small.net" "$WORK/model.net"
 # stale_after is as long as it goes (1000 intervals), so once the sender
 # is done nothing changes in the database while the test compares.
 cat > "$WORK/collector.conf" <<EOF

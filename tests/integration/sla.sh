@@ -11,18 +11,7 @@ CTL=("$BIN/vigilctl" --collector "$URL")
 
 # The busy process is far above 30% even on a loaded machine, the idle one
 # far below 15%.
-# P(VIOLATED): PROCESSING OK 0.05, WARNING 0.45, CRITICAL 0.9; HOST DOWN 0.98.
-cat > "$WORK/model.net" <<'EOF'
-variable PROCESSING { type discrete [ 3 ] { OK, WARNING, CRITICAL }; }
-variable HOST { type discrete [ 2 ] { UP, DOWN }; }
-variable SLA { type discrete [ 2 ] { MAINTAINED, VIOLATED }; }
-probability ( PROCESSING ) { table 0.6, 0.3, 0.1; }
-probability ( HOST ) { table 0.9, 0.1; }
-probability ( SLA | PROCESSING, HOST ) {
-  (OK, UP) 0.95, 0.05; (WARNING, UP) 0.55, 0.45; (CRITICAL, UP) 0.1, 0.9;
-  (*, DOWN) 0.02, 0.98;
-}
-EOF
+cp "$ROOT/tests/data/sla-small.net" "$WORK/model.net"
 cat > "$WORK/hook.sh" <<'EOF'
 #!/bin/sh
 echo "$VIGIL_EVENT $VIGIL_VM $VIGIL_HOST $VIGIL_CAUSE $VIGIL_P_VIOLATION" >> "$(dirname "$0")/hook.log"

@@ -30,20 +30,11 @@
 #define INTERVALS 12
 #define NOW (T0 + (INTERVALS + 5) * STEP)
 
-/* PROCESSING OK / CRITICAL give P(VIOLATED) 0.05 / 0.9. */
-static const char model_text[] =
-	"variable PROCESSING { type discrete [ 3 ] { OK, WARNING, CRITICAL }; }\n"
-	"variable HOST { type discrete [ 2 ] { UP, DOWN }; }\n"
-	"variable SLA { type discrete [ 2 ] { MAINTAINED, VIOLATED }; }\n"
-	"probability ( PROCESSING ) { table 0.6, 0.3, 0.1; }\n"
-	"probability ( HOST ) { table 0.9, 0.1; }\n"
-	"probability ( SLA | PROCESSING, HOST ) {\n"
-	"  (OK, UP) 0.95, 0.05; (WARNING, UP) 0.55, 0.45; (CRITICAL, UP) 0.1, 0.9;\n"
-	"  (*, DOWN) 0.02, 0.98;\n"
-	"}\n";
+/* The small network of tests/data/sla-small.net. */
+#define MODEL_PATH VIGIL_TEST_DATA "/sla-small.net"
 
 struct fixture {
-	char dir[64], db[96], model[96];
+	char dir[64], db[96], model[512];
 	struct store *st;
 	struct sla_live live;
 	struct store_reader *reader;
@@ -58,11 +49,7 @@ static int setup(void **state)
 	snprintf(f->dir, sizeof(f->dir), "/tmp/vigil-test-dispatch-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->db, sizeof(f->db), "%s/vigil.db", f->dir);
-	snprintf(f->model, sizeof(f->model), "%s/model.net", f->dir);
-	FILE *m = fopen(f->model, "w");
-	assert_non_null(m);
-	fputs(model_text, m);
-	fclose(m);
+	snprintf(f->model, sizeof(f->model), "%s", MODEL_PATH);
 	if (store_open(&f->st, f->db, 0, err, sizeof(err)) < 0)
 		fail_msg("%s", err);
 

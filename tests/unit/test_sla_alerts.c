@@ -30,35 +30,19 @@
 #define STEP 1000
 #define UUID "11111111-2222-4333-8444-555555555555"
 
-/* PROCESSING OK / WARNING / CRITICAL give P(VIOLATED) 0.05 / 0.45 / 0.9:
- * 0.45 sits between the clear level (0.4) and the alert level (0.5). */
-static const char model_text[] =
-	"variable PROCESSING { type discrete [ 3 ] { OK, WARNING, CRITICAL }; }\n"
-	"variable HOST { type discrete [ 2 ] { UP, DOWN }; }\n"
-	"variable SLA { type discrete [ 2 ] { MAINTAINED, VIOLATED }; }\n"
-	"probability ( PROCESSING ) { table 0.6, 0.3, 0.1; }\n"
-	"probability ( HOST ) { table 0.9, 0.1; }\n"
-	"probability ( SLA | PROCESSING, HOST ) {\n"
-	"  (OK, UP) 0.95, 0.05; (WARNING, UP) 0.55, 0.45; (CRITICAL, UP) 0.1, 0.9;\n"
-	"  (*, DOWN) 0.02, 0.98;\n"
-	"}\n";
+/* tests/data/sla-small.net: PROCESSING OK / WARNING / CRITICAL give
+ * P(VIOLATED) 0.05 / 0.45 / 0.9; 0.45 sits between the clear level (0.4)
+ * and the alert level (0.5). */
+#define MODEL_PATH VIGIL_TEST_DATA "/sla-small.net"
 
 struct fixture {
 	char dir[64];
-	char db[96], model[96], hook_out[96];
+	char db[96], model[512], hook_out[96];
 	struct store *st;
 	struct sla_engine *e;
 	uint64_t seq;
 	sqlite3 *scratch; /* the test's own, in memory: interval_rows */
 };
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
 
 static int setup(void **state)
 {
@@ -67,9 +51,8 @@ static int setup(void **state)
 	snprintf(f->dir, sizeof(f->dir), "/tmp/vigil-test-sla-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->db, sizeof(f->db), "%s/vigil.db", f->dir);
-	snprintf(f->model, sizeof(f->model), "%s/model.net", f->dir);
+	snprintf(f->model, sizeof(f->model), "%s", MODEL_PATH);
 	snprintf(f->hook_out, sizeof(f->hook_out), "%s/hook.out", f->dir);
-	write_file(f->model, model_text);
 	if (store_open(&f->st, f->db, 0, err, sizeof(err)) < 0)
 		fail_msg("%s", err);
 	*state = f;
@@ -292,7 +275,7 @@ static void test_queries_read_back(void **state)
 	/* ...and from the stored rows alone, as vigilctl --db does. */
 	struct sla_model m;
 	assert_int_equal(sla_model_from_db(store_db(f->st), &m, err, sizeof(err)), 0);
-	assert_non_null(strstr(m.origin, "model.net"));
+	assert_non_null(strstr(m.origin, "sla-small.net"));
 	assert_int_equal(sla_query_explain(store_db(f->st), &m, NULL, UUID, T0 + 5 * STEP, &x, err, sizeof(err)), 0);
 	assert_false(x->live);
 	assert_string_equal(x->evidence[0]->state, "CRITICAL");
