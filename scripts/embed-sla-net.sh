@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Embeds schema/sla/default.net as bn_default_text (collector/sla_net.h), so
+# Embeds schema/sla/default.net as bn_default_text (collector/sla/sla_net.h), so
 # vigil-collector and vigilctl carry the default SLA network with no
 # install path.
 set -euo pipefail

@@ -360,7 +360,7 @@ static void apply_reading(struct vm_slot *slot, const struct cpu_bucket_reading 
  * percentage points (schema/metrics.tsv): 100 us of CPU per second, finer
  * than the scheduler's accounting means anything at. The result is the
  * double nearest m / 100 for a whole m, which the store keeps as a small
- * integer (collector/codec.c); a full-precision figure's random low bits
+ * integer (collector/store/codec.c); a full-precision figure's random low bits
  * would cost about 7 bytes per reading on disk. */
 static double pct(uint64_t ns, uint64_t window_ns)
 {
