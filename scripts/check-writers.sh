@@ -18,7 +18,7 @@ cd "$ROOT"
 
 # The writer thread's files: it runs SQL only in these. A file added to
 # the writer belongs here.
-WRITERS="collector/store/store.c collector/store/engine.c collector/store/compact.c collector/store/migrate.c collector/store/segtable.c
+WRITERS="collector/store/store.c collector/store/engine.c collector/store/migrate.c collector/store/segtable.c
 collector/store/sla_rows.c"
 
 dirs=$(sed -n 's/^[a-z]*_DIR *:= *\(.*\)$/\1/p' Makefile | sort -u)
