@@ -14,7 +14,8 @@
 Q        := $(if $(V),,@)
 CC       ?= gcc
 CLANG    ?= clang
-BPFTOOL  ?= bpftool
+# Debian installs bpftool in /usr/sbin, which an ordinary user's PATH lacks.
+BPFTOOL  ?= $(or $(shell command -v bpftool 2>/dev/null),/usr/sbin/bpftool)
 BUILD    := build
 WERROR   ?= -Werror
 
