@@ -99,11 +99,28 @@ thread_named() { # PID NAME
 	return 1
 }
 
+# A tcp:// URL on loopback whose port nothing listens on now: a fixed port
+# would clash with a run in parallel, or with a collector left running.
+free_tcp_url() {
+	local port
+	while :; do
+		port=$((20000 + RANDOM % 20000))
+		[ -z "$(ss -Hltn "sport = :$port")" ] && break
+	done
+	echo "tcp://127.0.0.1:$port"
+}
+
+# start_collector DB URL: a collector of the test's own, without the
+# configuration file of the default place (one left there must not change
+# the test). Succeeds once it answers on URL; fails if it could not listen
+# there, rather than let the test talk to whoever holds the address.
 start_collector() { # DB URL
-	"$BIN/vigil-collector" --db "$1" --listen "$2" >> "$WORK/collector.log" 2>&1 &
+	"$BIN/vigil-collector" --config /dev/null --db "$1" --listen "$2" >> "$WORK/collector.log" 2>&1 &
 	COLLECTOR_PID=$!
 	started $COLLECTOR_PID
-	wait_for "'$BIN/vigilctl' --collector '$2' --timeout 500 status >/dev/null 2>&1" 10
+	wait_for "grep -qF 'listening on $2 ' '$WORK/collector.log' || ! kill -0 $COLLECTOR_PID 2>/dev/null" 10 &&
+		kill -0 $COLLECTOR_PID 2>/dev/null &&
+		wait_for "'$BIN/vigilctl' --collector '$2' --timeout 500 status >/dev/null 2>&1" 10
 }
 
 # stored DB VM METRIC [FILTER...] FIGURE [ARGS]: one figure over a VM's

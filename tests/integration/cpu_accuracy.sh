@@ -13,7 +13,7 @@
 source "$(dirname "$0")/../lib.sh"
 
 DB=$WORK/vigil.db
-URL=tcp://127.0.0.1:17451
+URL=$(free_tcp_url)
 WINDOW=5
 
 "$TBIN/burn" --duty 100 --seconds 120 > "$WORK/busy.pid" &

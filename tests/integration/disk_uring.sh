@@ -9,7 +9,7 @@
 source "$(dirname "$0")/../lib.sh"
 
 DB=$WORK/vigil.db
-URL=tcp://127.0.0.1:17461
+URL=$(free_tcp_url)
 BLOCKS=96 KIB=64 PBLOCKS=8
 
 coproc URING { "$TBIN/uring_io" --file "$WORK/disk.img" --other "$WORK/other.img" --blocks $BLOCKS \

@@ -4,15 +4,18 @@
 source "$(dirname "$0")/../lib.sh"
 
 DB=$WORK/vigil.db
-URL=tcp://127.0.0.1:17455
-STATS_BEFORE=$(sysctl -n kernel.bpf_stats_enabled)
-restore_stats() { sysctl -qw kernel.bpf_stats_enabled="$STATS_BEFORE"; cleanup; }
-trap restore_stats EXIT
+URL=$(free_tcp_url)
 
 "$TBIN/burn" --duty 50 --seconds 60 > /dev/null & BURN=$!; started $BURN
 sleep 30 & IDLE=$!; started $IDLE
 start_collector "$DB" "$URL" || { check "collector starts" false; exit 0; }
-sysctl -qw kernel.bpf_stats_enabled=1
+# bpf_stats on for as long as the helper runs (it holds BPF_ENABLE_STATS's
+# file descriptor): nothing to restore, and another run turning the sysctl
+# kernel.bpf_stats_enabled off meanwhile does not turn them off.
+coproc STATS { exec "$TBIN/bpf_stats_on"; }
+started $STATS_PID
+read -r -t 5 stats_ready <&"${STATS[0]}"
+require "bpf_stats turned on (BPF_ENABLE_STATS)" [ "${stats_ready:-}" = ready ]
 "$BIN/vigil-probe" --no-libvirt --host hv-host --collector "$URL" --pid burner=$BURN --pid idler=$IDLE \
 	>> "$WORK/probe.log" 2>&1 &
 PROBE=$!; started $PROBE

@@ -4,7 +4,7 @@
 source "$(dirname "$0")/../lib.sh"
 
 DB=$WORK/vigil.db
-URL=tcp://127.0.0.1:17456
+URL=$(free_tcp_url)
 SOCK=$WORK/stalled-libvirt.sock
 
 coproc STALL { "$TBIN/stall_socket" "$SOCK" 60; }

@@ -4,7 +4,7 @@
 source "$(dirname "$0")/../lib.sh"
 
 DB=$WORK/vigil.db
-URL=tcp://127.0.0.1:17454
+URL=$(free_tcp_url)
 PAGES=2000 ROUNDS=10
 
 coproc FAULTER { "$TBIN/faulter" --pages $PAGES --rounds $ROUNDS --seconds 60; }
