@@ -126,8 +126,9 @@ start_collector() { # DB URL
 # stored DB VM METRIC [FILTER...] FIGURE [ARGS]: one figure over a VM's
 # stored intervals of METRIC ('' for every metric), read from the database
 # file through vigilctl (history --json); tests/intervals.py lists the
-# filters and figures. Prints nothing and fails when vigilctl fails (no
-# such VM, unreadable database), so a check on its output cannot pass.
+# filters and figures. Prints nothing and fails when vigilctl fails (an
+# unreadable database, say), so no expected figure can match by accident;
+# a VM that has no rows (or no such VM) gives count 0.
 stored() {
 	local db=$1 vm=$2 metric=$3 json
 	shift 3
