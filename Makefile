@@ -2,6 +2,7 @@
 #   make            build the BPF objects, skeletons and build/bin/{vigil-probe,vigil-collector,vigilctl}
 #   make deps       install the Debian packages needed (apt-get, idempotent)
 #   make test       unit tests (ASan/UBSan) and integration tests; needs root
+#   make check      the unit tests only; any user, installs nothing
 #   make demo       boot two tiny VMs, run the collector and a probe, show vigilctl status
 #   make guest      build the tiny test guest (Debian kernel + busybox initramfs)
 #   make bench      cost per event of the kernel programs, next to empty programs,
@@ -16,7 +17,8 @@ Q        := $(if $(V),,@)
 CC       ?= gcc
 AR       ?= ar
 CLANG    ?= clang
-BPFTOOL  ?= bpftool
+# Debian installs bpftool in /usr/sbin, which an ordinary user's PATH lacks.
+BPFTOOL  ?= $(or $(shell command -v bpftool 2>/dev/null),/usr/sbin/bpftool)
 BUILD    := build
 WERROR   ?= -Werror
 
@@ -370,6 +372,11 @@ test-integration: $(BINS) $(HELPER_BINS)
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(HELPER_BINS) guest
 	@bash tests/run.sh
+
+# The unit tests alone, as any user: no deps (no apt, no root).
+.PHONY: check
+check: $(UNIT_BINS)
+	@bash tests/run.sh --unit
 
 demo: deps
 	@$(MAKE) --no-print-directory all $(HELPER_BINS) guest

@@ -11,6 +11,7 @@ PACKAGES=(
   libjson-c-dev libconfig-dev libvirt-dev libvirt-clients libxml2-dev libcsv-dev
   libcmocka-dev libclang-rt-14-dev liburing-dev
   procps iproute2
+  python3 jq  # the integration tests read vigilctl's JSON
   libvirt-daemon-system qemu-system-x86 qemu-utils busybox-static cpio
 )
 

@@ -29,7 +29,10 @@ trap cleanup EXIT
 
 started() { STARTED_PIDS+=("$1"); }
 
-# check NAME COMMAND...: runs COMMAND; passes when it exits 0.
+# check NAME COMMAND...: runs COMMAND; passes when it exits 0. COMMAND is
+# one simple command: "check NAME [ A ] && [ B ]" would run B after check
+# and never count it (tests/run.sh refuses such scripts); put a compound
+# condition in a function and check that.
 check() {
 	local name=$1
 	shift
@@ -39,6 +42,20 @@ check() {
 	else
 		echo "not ok - $name"
 		echo fail >> "$VIGIL_RESULTS"
+	fi
+}
+
+# require NAME COMMAND...: a check the rest of the script depends on; when
+# it fails the script ends there (check itself always returns 0, so
+# "check ... || exit" would never exit).
+require() {
+	local name=$1
+	shift
+	if "$@"; then
+		check "$name" true
+	else
+		check "$name" false
+		exit 0
 	fi
 }
 
@@ -82,35 +99,44 @@ thread_named() { # PID NAME
 	return 1
 }
 
-# Queries that name interval_rows (schema version 2's view) run against the
-# same rows rebuilt by scripts/interval-rows.sh from the store's read path;
-# everything else goes to sqlite3 unchanged.
-sqlite3() {
-	case "$*" in
-	*interval_rows*)
-		local db=$1 rows="$WORK/interval-rows.db"
-		shift
-		bash "$ROOT/scripts/interval-rows.sh" "$db" "$rows" "$BIN/vigilctl" > /dev/null 2>&1 || return 1
-		command sqlite3 "$rows" "$@"
-		;;
-	*)
-		command sqlite3 "$@"
-		;;
-	esac
+# A tcp:// URL on loopback whose port nothing listens on now: a fixed port
+# would clash with a run in parallel, or with a collector left running.
+free_tcp_url() {
+	local port
+	while :; do
+		port=$((20000 + RANDOM % 20000))
+		[ -z "$(ss -Hltn "sport = :$port")" ] && break
+	done
+	echo "tcp://127.0.0.1:$port"
 }
 
+# start_collector DB URL: a collector of the test's own, without the
+# configuration file of the default place (one left there must not change
+# the test). Succeeds once it answers on URL; fails if it could not listen
+# there, rather than let the test talk to whoever holds the address.
 start_collector() { # DB URL
-	"$BIN/vigil-collector" --db "$1" --listen "$2" >> "$WORK/collector.log" 2>&1 &
+	"$BIN/vigil-collector" --config /dev/null --db "$1" --listen "$2" >> "$WORK/collector.log" 2>&1 &
 	COLLECTOR_PID=$!
 	started $COLLECTOR_PID
-	wait_for "'$BIN/vigilctl' --collector '$2' --timeout 500 status >/dev/null 2>&1" 10
+	wait_for "grep -qF 'listening on $2 ' '$WORK/collector.log' || ! kill -0 $COLLECTOR_PID 2>/dev/null" 10 &&
+		kill -0 $COLLECTOR_PID 2>/dev/null &&
+		wait_for "'$BIN/vigilctl' --collector '$2' --timeout 500 status >/dev/null 2>&1" 10
+}
+
+# stored DB VM METRIC [FILTER...] FIGURE [ARGS]: one figure over a VM's
+# stored intervals of METRIC ('' for every metric), read from the database
+# file through vigilctl (history --json); tests/intervals.py lists the
+# filters and figures. Prints nothing and fails when vigilctl fails (an
+# unreadable database, say), so no expected figure can match by accident;
+# a VM that has no rows (or no such VM) gives count 0.
+stored() {
+	local db=$1 vm=$2 metric=$3 json
+	shift 3
+	json=$("$BIN/vigilctl" --db "$db" history "$vm" ${metric:+"$metric"} --since @0 --json 2>/dev/null) || return 1
+	python3 "$ROOT/tests/intervals.py" "$@" <<< "$json"
 }
 
 # Time-weighted mean of a VM's metric over [T0, T1] ms, from the database.
 stored_mean() { # DB VM METRIC TAGS T0 T1
-	sqlite3 "$1" "SELECT round(sum(value * (min(t_end, $6) - max(t_start, $5))) * 1.0 /
-	                           sum(min(t_end, $6) - max(t_start, $5)), 2)
-	                FROM interval_rows
-	               WHERE vm = '$2' AND metric = '$3' AND tags = '$4'
-	                 AND t_end > $5 AND t_start < $6"
+	stored "$1" "$2" "$3" --tags "$4" mean "$5" "$6"
 }

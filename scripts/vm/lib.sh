@@ -138,11 +138,23 @@ vm_destroy() { # NAME
 	virsh -q -c "$VM_URI" destroy "$1" > /dev/null 2>&1
 }
 
-# Destroys every running domain whose name starts with PREFIX.
+# Destroys every running domain whose name starts with PREFIX. A libvirtd
+# that someone else started may have been stopped meanwhile: then each such
+# domain's QEMU is ended by the PID in libvirt's pid file, if that process
+# still runs that very domain.
 vm_destroy_prefixed() { # PREFIX
-	local name
+	local name f pid
 	for name in $(virsh -q -c "$VM_URI" list --name 2> /dev/null); do
 		case $name in "$1"*) vm_destroy "$name" ;; esac
+	done
+	for f in /run/libvirt/qemu/"$1"*.pid; do
+		[ -f "$f" ] || continue
+		name=$(basename "$f" .pid)
+		pid=$(cat "$f" 2> /dev/null)
+		case $pid in '' | *[!0-9]*) continue ;; esac
+		if tr '\0' ' ' < "/proc/$pid/cmdline" 2> /dev/null | grep -q -- "-name guest=$name,"; then
+			kill "$pid"
+		fi
 	done
 }
 

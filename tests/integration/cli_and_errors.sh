@@ -15,7 +15,7 @@ check "vigilctl without a collector exits 1" [ "$(exit_code "$BIN/vigilctl" --co
 check "vigilctl says the collector is unreachable" grep -q "cannot reach the collector" "$WORK/err"
 check "vigilctl on a missing database exits 1" [ "$(exit_code "$BIN/vigilctl" --db "$WORK/none.db" status)" = 1 ]
 check "vigil-collector on an unwritable database exits 1" \
-	[ "$(exit_code "$BIN/vigil-collector" --db /proc/vigil/x.db --listen tcp://127.0.0.1:17453)" = 1 ]
+	[ "$(exit_code "$BIN/vigil-collector" --config /dev/null --db /proc/vigil/x.db --listen "ipc://$WORK/x.sock")" = 1 ]
 
 printf 'storage = {\n  retention = { raw = "1h"; };\n};\n' > "$WORK/bad-storage.conf"
 check "vigil-collector with a bad storage setting exits 2" [ "$(exit_code "$BIN/vigil-collector" \

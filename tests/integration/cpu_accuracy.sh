@@ -13,7 +13,7 @@
 source "$(dirname "$0")/../lib.sh"
 
 DB=$WORK/vigil.db
-URL=tcp://127.0.0.1:17451
+URL=$(free_tcp_url)
 WINDOW=5
 
 "$TBIN/burn" --duty 100 --seconds 120 > "$WORK/busy.pid" &
@@ -31,7 +31,7 @@ start_collector "$DB" "$URL" || { check "collector starts" false; exit 0; }
 PROBE=$!; started $PROBE
 
 # Let a first interval land, then measure both sides over the same window.
-wait_for "[ \"\$(sqlite3 '$DB' \"SELECT count(*) FROM interval_rows WHERE vm='half'\" 2>/dev/null)\" -gt 0 ]" 10
+wait_for '[ "$(stored "$DB" half "" count)" -gt 0 ] 2>/dev/null' 10
 sleep 1
 VCPU0=$(thread_named $GUEST "CPU 0/TCG"); VCPU1=$(thread_named $GUEST "CPU 1/TCG")
 t0=$(now_ms); busy0=$(proc_cpu_ms $BUSY); half0=$(proc_cpu_ms $HALF); churn0=$(proc_cpu_ms $CHURN)

@@ -4,7 +4,7 @@
 source "$(dirname "$0")/../lib.sh"
 
 DB=$WORK/vigil.db
-URL=tcp://127.0.0.1:17454
+URL=$(free_tcp_url)
 PAGES=2000 ROUNDS=10
 
 coproc FAULTER { "$TBIN/faulter" --pages $PAGES --rounds $ROUNDS --seconds 60; }
@@ -14,7 +14,7 @@ started $FPID
 start_collector "$DB" "$URL" || { check "collector starts" false; exit 0; }
 "$BIN/vigil-probe" --no-libvirt --collector "$URL" --pid faulter=$FPID >> "$WORK/probe.log" 2>&1 &
 PROBE=$!; started $PROBE
-wait_for "[ \"\$(sqlite3 '$DB' \"SELECT count(*) FROM interval_rows WHERE vm='faulter'\" 2>/dev/null)\" -gt 0 ]" 10
+wait_for '[ "$(stored "$DB" faulter "" count)" -gt 0 ] 2>/dev/null' 10
 
 minflt() { awk '{ print $10 }' "/proc/$FPID/stat"; }
 t0=$(now_ms); f0=$(minflt)
@@ -25,18 +25,17 @@ f1=$(minflt); t1=$(now_ms)
 sleep 2.5 # the last interval is shipped and committed
 
 # Each row holds a per-interval count for every (1 s) interval it spans.
-stored=$(sqlite3 "$DB" "SELECT CAST(sum(value * round((t_end - t_start) / 1000.0)) AS INTEGER)
-	FROM interval_rows WHERE vm = 'faulter' AND metric = 'mem.minor_faults' AND t_end > $t0")
+stored=$(stored "$DB" faulter mem.minor_faults --ends-after $t0 total)
 proc=$((f1 - f0))
 echo "  minor faults: /proc $proc, stored $stored (the helper touched $((PAGES * ROUNDS)) fresh pages)"
 check "the helper faulted as asked" [ "$line" = done ]
 check "stored minor faults match /proc within 2%" \
 	awk -v a="$proc" -v b="${stored:-0}" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a >= '$((PAGES * ROUNDS))' && d <= a * 0.02) }'
-rss=$(sqlite3 "$DB" "SELECT value FROM interval_rows WHERE vm = 'faulter' AND metric = 'mem.rss_bytes' ORDER BY t_end DESC LIMIT 1")
+rss=$(stored "$DB" faulter mem.rss_bytes latest)
 proc_rss=$(( $(awk '{ print $2 }' "/proc/$FPID/statm") * $(getconf PAGESIZE) ))
 echo "  resident: /proc ${proc_rss} bytes, stored ${rss:-none}"
 check "resident set stored and close to /proc (within 10%)" \
 	awk -v a="$proc_rss" -v b="${rss:-0}" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(b > 0 && d <= a * 0.1) }'
-check "no cgroup figure for a --pid target (its cgroup is shared)" [ "$(sqlite3 "$DB" \
-	"SELECT count(*) FROM interval_rows WHERE vm = 'faulter' AND metric = 'mem.cgroup_bytes'")" = 0 ]
+check "no cgroup figure for a --pid target (its cgroup is shared)" \
+	[ "$(stored "$DB" faulter mem.cgroup_bytes count)" = 0 ]
 check "probe kept running" kill -0 $PROBE
