@@ -322,7 +322,7 @@ bench-uring: deps
 
 $(BUILD)/bench/uring_cost: bench/uring_cost.c $(REL_PROBE) $(BUILD)/bpf/disk_io.skel.h $(BUILD)/bench/empty_uring.skel.h
 	@echo '  LD      $@'
-	$(Q)$(HELPER_CC) -I$(BUILD)/bench -o $@ $(filter %.c %.o,$^) $(LDLIBS) \
+	$(Q)$(HELPER_CC) -I$(BUILD)/bench -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS) \
 		$(shell pkg-config --libs liburing 2>/dev/null || echo -luring)
 
 $(BUILD)/bench/%.bpf.o: bench/%.bpf.c vmlinux/vmlinux.h
@@ -337,11 +337,11 @@ $(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
 $(BUILD)/bench/sched_cost: bench/sched_cost.c $(REL_PROBE) $(BUILD)/bpf/cpu_sched.skel.h \
 			   $(BUILD)/bpf/disk_io.skel.h $(BUILD)/bench/empty_sched.skel.h
 	@echo '  LD      $@'
-	$(Q)$(HELPER_CC) -I$(BUILD)/bench -o $@ $(filter %.c %.o,$^) $(LDLIBS)
+	$(Q)$(HELPER_CC) -I$(BUILD)/bench -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS)
 
 $(BUILD)/bench/tc_cost: bench/tc_cost.c $(BUILD)/bpf/net_tc.skel.h $(BUILD)/bench/empty_tc.skel.h
 	@echo '  LD      $@'
-	$(Q)$(HELPER_CC) -I$(BUILD)/bench -o $@ $(filter %.c %.o,$^) $(LDLIBS)
+	$(Q)$(HELPER_CC) -I$(BUILD)/bench -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS)
 
 # The SLA check's cost per VM per tick (needs no root); run as part of bench.
 $(BUILD)/bench/sla_eval: bench/sla_eval.c $(call libs,rel,live)
