@@ -91,6 +91,18 @@ int sla_rows_model(struct sla_rows *r, const struct sla_model_row *m, char *err,
 	return run(r, st, "recording the SLA model", err, errlen);
 }
 
+/* An alert's peak and what caused it, in six parameters from first on
+ * (the same order in the open and the peak statements). */
+static void bind_peak_and_cause(sqlite3_stmt *st, int first, const struct sla_alert_row *a)
+{
+	sqlite3_bind_double(st, first, a->peak);
+	bind_text(st, first + 1, a->cause_node);
+	bind_text(st, first + 2, a->cause_state);
+	sqlite3_bind_double(st, first + 3, a->cause_p);
+	bind_text(st, first + 4, a->cause);
+	bind_text(st, first + 5, a->evidence);
+}
+
 int sla_rows_alert_open(struct sla_rows *r, struct sla_alert_row *a, char *err, size_t errlen)
 {
 	assert(a->id >= 0);
@@ -101,12 +113,7 @@ int sla_rows_alert_open(struct sla_rows *r, struct sla_alert_row *a, char *err, 
 	bind_text(st, 3, a->vm);
 	bind_text(st, 4, a->vm_uuid);
 	sqlite3_bind_int64(st, 5, a->t_start_ms);
-	sqlite3_bind_double(st, 6, a->peak);
-	bind_text(st, 7, a->cause_node);
-	bind_text(st, 8, a->cause_state);
-	sqlite3_bind_double(st, 9, a->cause_p);
-	bind_text(st, 10, a->cause);
-	bind_text(st, 11, a->evidence);
+	bind_peak_and_cause(st, 6, a);
 	if (run(r, st, "opening the alert", err, errlen) < 0)
 		return -1;
 	a->id = sqlite3_last_insert_rowid(r->db);
@@ -117,12 +124,7 @@ int sla_rows_alert_peak(struct sla_rows *r, const struct sla_alert_row *a, char 
 {
 	sqlite3_stmt *st = stmt(r, ROW_ALERT_PEAK);
 	sqlite3_bind_int64(st, 1, a->id);
-	sqlite3_bind_double(st, 2, a->peak);
-	bind_text(st, 3, a->cause_node);
-	bind_text(st, 4, a->cause_state);
-	sqlite3_bind_double(st, 5, a->cause_p);
-	bind_text(st, 6, a->cause);
-	bind_text(st, 7, a->evidence);
+	bind_peak_and_cause(st, 2, a);
 	return run(r, st, "updating the alert's peak", err, errlen);
 }
 
