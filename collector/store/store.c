@@ -77,7 +77,13 @@ static struct store *store_alloc(const char *path)
 		return NULL;
 	}
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->work, NULL);
+	/* The writer's wait is on the monotonic clock: a wall clock set back
+	 * must not hold back the flushes. */
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->work, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&s->done, NULL);
 	return s;
 }
@@ -323,9 +329,8 @@ static struct store_req *take_queue(struct store *s, int wait, int *stop)
 {
 	pthread_mutex_lock(&s->mu);
 	if (wait && !s->head && !s->stop) {
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += 1;
+		/* At least once a second, so a due flush is not missed. */
+		struct timespec until = clock_deadline_after_ms(1000);
 		pthread_cond_timedwait(&s->work, &s->mu, &until);
 	}
 	struct store_req *r = s->head;
